@@ -1,0 +1,40 @@
+# Two commands matter (see README): `make sim` and `make test`. Both set up what they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MP := $(CURDIR)/$(BIN)/micropython
+LOCK := requirements-dev.txt
+STAMP := $(VENV)/.installed-$(shell cksum < $(LOCK) | cut -d' ' -f1)
+
+SPEED ?= 1
+SCENARIO ?= clear_day
+SECONDS ?= 0
+
+.PHONY: sim test bench lock clean
+
+$(STAMP): $(LOCK)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r $(LOCK)
+	@rm -f $(VENV)/.installed-* && touch $@
+
+## make sim [SPEED=1] [SCENARIO=clear_day] [SECONDS=0]: the firmware on the simulated board
+sim: $(STAMP)
+	@mkdir -p build/sim
+	cd firmware && $(MP) main.py --speed $(SPEED) --scenario $(SCENARIO) --seconds $(SECONDS) --data $(CURDIR)/build/sim
+
+## make test: every test (CPython logic tests, the firmware under MicroPython, ESP32 compile)
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## make bench: benchmark tables (real-time cost on the MicroPython unix port)
+bench: $(STAMP)
+	$(BIN)/python bench/realtime_cost.py
+
+## make lock: re-pin the dev tools after changing pyproject.toml
+lock:
+	rm -rf build/lockenv && $(PYTHON) -m venv build/lockenv
+	build/lockenv/bin/python -m pip install -q $$(sed -n '/^dev = \[/,/^\]/p' pyproject.toml | grep -o '"[^"]*"' | tr -d '"')
+	(echo "# Lock of the dev tools (pyproject.toml [dev] plus dependencies). Regenerate: make lock"; build/lockenv/bin/python -m pip freeze) > $(LOCK)
+
+clean:
+	rm -rf build $(VENV)

@@ -1,0 +1,94 @@
+"""The sampling loop shared by every board: one mains cycle of V/I pairs into integer sums.
+
+The ESP32 board passes its ADC `read_u16` bound methods and `time.ticks_us`; the simulated
+board passes its models. So the code that runs on the chip is the code under test.
+
+It is viper because stock MicroPython on the ESP32 has no hard interrupts: timing comes from
+busy-waiting on the µs clock inside native code, and the sums stay in machine registers.
+It allocates nothing. Sums are bounded below 2**30 for SAMPLES pairs of 12-bit values
+centred within MID_SPAN of the rails (host_tests/test_int_bounds.py), because viper ints
+are 32 bits on the chip and array('i') values above 2**30 would be boxed when read back.
+"""
+import micropython
+from router.window import (N, SV, SI, SVV, SII, SVI, SVI1, SV1I, T0, T1,
+                           NRISE, TRISE, NFALL, TFALL, CLIP, LATE)
+
+
+@micropython.viper
+def capture(read_v, read_i, ticks_us, acc, n: int, period_q8: int, v_mid: int, i_mid: int) -> int:
+    """Sample n+1 pairs, one every period_q8/256 µs; the first pair only seeds the lags.
+
+    read_v/read_i return read_u16-scaled counts (12-bit << 4). Ticks wrap at 2**30.
+    """
+    a = ptr32(acc)
+    mask = 0x3FFFFFFF
+    sv = 0
+    si = 0
+    svv = 0
+    sii = 0
+    svi = 0
+    svi1 = 0
+    sv1i = 0
+    nrise = 0
+    trise = 0
+    nfall = 0
+    tfall = 0
+    clip = 0
+    late = 0
+    pv = 0
+    pi = 0
+    pt = 0
+    t = 0
+    t0 = int(ticks_us()) & mask
+    k = 0
+    while k <= n:
+        slot = (t0 + ((k * period_q8) >> 8)) & mask
+        while ((int(ticks_us()) - slot) & mask) >= 0x20000000:
+            pass
+        t = int(ticks_us()) & mask
+        rv = int(read_v()) >> 4
+        ri = int(read_i()) >> 4
+        lag = (t - slot) & mask
+        if lag > late:
+            late = lag
+        if rv <= 0 or rv >= 4095 or ri <= 0 or ri >= 4095:
+            clip += 1
+        v = rv - v_mid
+        i = ri - i_mid
+        if k > 0:
+            sv += v
+            si += i
+            svv += v * v
+            sii += i * i
+            svi += v * i
+            svi1 += v * pi
+            sv1i += pv * i
+            if pv < 0 and v >= 0:
+                if nrise == 0:
+                    trise = (pt + ((t - pt) & mask) * (0 - pv) // (v - pv)) & mask
+                nrise += 1
+            elif pv >= 0 and v < 0:
+                if nfall == 0:
+                    tfall = (pt + ((t - pt) & mask) * pv // (pv - v)) & mask
+                nfall += 1
+        pv = v
+        pi = i
+        pt = t
+        k += 1
+    a[int(N)] = n
+    a[int(SV)] = sv
+    a[int(SI)] = si
+    a[int(SVV)] = svv
+    a[int(SII)] = sii
+    a[int(SVI)] = svi
+    a[int(SVI1)] = svi1
+    a[int(SV1I)] = sv1i
+    a[int(T0)] = t0
+    a[int(T1)] = t
+    a[int(NRISE)] = nrise
+    a[int(TRISE)] = trise
+    a[int(NFALL)] = nfall
+    a[int(TFALL)] = tfall
+    a[int(CLIP)] = clip
+    a[int(LATE)] = late
+    return n

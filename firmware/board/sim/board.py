@@ -1,0 +1,175 @@
+"""The simulated board: the board interface of board/esp32.py over the physics in world.py.
+
+The clock is virtual (integer µs). It advances the way the device's would: each
+`ticks_us()` call in the capture's busy-wait costs `spin_us`, each ADC conversion `adc_us`
+(so V and I of a pair are `adc_us` apart, as on the chip), and between windows the router's
+own work, asyncio tasks and garbage collection take `window_gap_ms` (+ `gc_ms` every
+`gc_every` windows). Firing goes through the same pulse-train builder as the ESP32 and
+starts `rmt_latency_us` after the call, while the firmware assumes config.RMT_LATENCY_US.
+
+`speed` paces the virtual clock against the wall clock (1 = real time, 10 = ten times
+faster); None runs as fast as possible (deterministic: tests and benchmarks).
+"""
+import time
+from board import config
+from board import firing
+from board.capture import capture as _capture
+from router.ticks import MASK
+from .world import World
+from .frontend import AdcChannel
+from .rng import Rng
+from . import scenario as _scenario
+
+START_US = (1 << 30) - 3_000_000   # the 30-bit tick counter wraps 3 s after boot
+
+
+def _t(d, key, default):
+    v = d.get(key)
+    return default if v is None else v
+
+
+class SimBoard:
+    NAME = "sim"
+    WDT_TIMEOUT_MS = 8000
+
+    def __init__(self, scenario="clear_day", speed=None, data_dir="sim_data", start_us=START_US):
+        if isinstance(scenario, str):
+            scenario = _scenario.load(scenario)
+        elif isinstance(scenario, dict):
+            scenario = _scenario.Scenario(scenario)
+        self.scenario = scenario
+        self.speed = speed
+        self.data_dir = data_dir
+        self.now = start_us
+        self.boot_us = start_us
+        self.world = World(scenario, float(start_us))
+        a = scenario.adc
+        rng = Rng(_t(a, "seed", 1))
+        noise = _t(a, "noise_lsb", 2.0)
+        nl = _t(a, "nonlinear", 0.0)
+        self.adc_v = AdcChannel(rng, config.V_MV_PER_VOLT, _t(a, "bias_v_mv", config.BIAS_MV),
+                                _t(a, "gain_v", 1.0), noise, nl)
+        self.bias_i_mv = _t(a, "bias_i_mv", config.BIAS_MV)
+        self.adc_i = AdcChannel(rng, config.I_MV_PER_AMP, self.bias_i_mv,
+                                _t(a, "gain_i", 1.0), noise, nl)
+        tm = scenario.timing
+        self.spin_us = _t(tm, "spin_us", 3)
+        self.adc_us = _t(tm, "adc_us", config.V_TO_I_SKEW_US)
+        self.gap_ms = _t(tm, "window_gap_ms", [2.5, 4.0])
+        self.gc_ms = _t(tm, "gc_ms", 2.0)
+        self.gc_every = _t(tm, "gc_every", 4)
+        self.rmt_latency_us = _t(tm, "rmt_latency_us", 35)
+        self.rng = Rng(7)
+        self.windows = 0
+        self._stall = 0
+        self._samples = 0
+        self.train = [0] * 64
+        self.last_feed = start_us
+        self.wdt_expired = False
+        self._wall0 = None
+        # Bound once: creating a bound method allocates, and capture runs in the hot path.
+        self._ticks = self.ticks_us
+        self._read_v = self.read_v
+        self._read_i = self.read_i
+
+    # --- clock ------------------------------------------------------------------------------
+    def ticks_us(self):
+        self.now += self.spin_us
+        return self.now & MASK
+
+    def ticks_ms(self):
+        return (self.now // 1000) & MASK
+
+    # --- acquisition --------------------------------------------------------------------------
+    def read_v(self):
+        if self._stall and self._samples == 50:
+            self.now += self._stall    # pre-empted (Wi-Fi/lwIP task, flash write) mid-window
+            self._stall = 0
+        self._samples += 1
+        r = self.adc_v.read_u16(self.world.voltage(float(self.now)))
+        self.now += self.adc_us
+        return r
+
+    def read_i(self):
+        r = self.adc_i.read_u16(self.world.current(float(self.now)))
+        self.now += self.adc_us
+        return r
+
+    def capture(self, acc, n, period_q8, v_mid, i_mid):
+        st = self.world.state
+        self._stall = st.stall_us
+        self._samples = 0
+        self.adc_i.bias_mv = self.bias_i_mv + st.bias_i_mv
+        return _capture(self._read_v, self._read_i, self._ticks, acc, n, period_q8, v_mid, i_mid)
+
+    # --- outputs ------------------------------------------------------------------------------
+    def fire(self, t_zc, half_q8, delays, count):
+        now_tick = self.ticks_us()
+        k = firing.build(self.train, now_tick, t_zc, half_q8, delays, count,
+                         config.RMT_LATENCY_US)
+        t = self.now + self.rmt_latency_us
+        pulses = []
+        for j in range(0, k, 2):
+            t += self.train[j]
+            on = t
+            t += self.train[j + 1]
+            pulses.append((float(on), float(t)))
+        self.world.set_pulses(float(self.now), pulses)
+        return k
+
+    def ssr_off(self):
+        self.world.gate_off(float(self.now))
+
+    def relay(self, on):
+        self.world.set_relay(on)
+
+    def pulses(self):
+        return self.world.pv_pulses
+
+    def temperature(self):
+        return round(self.world.tank_c * 16) / 16   # DS18B20 12-bit resolution
+
+    def wdt_feed(self):
+        if self.now - self.last_feed > self.WDT_TIMEOUT_MS * 1000:
+            self.wdt_expired = True
+        self.last_feed = self.now
+
+    # --- time between windows -------------------------------------------------------------
+    def gap_us(self):
+        """Modelled time the ESP32 spends between two capture windows."""
+        lo, hi = self.gap_ms
+        ms = self.rng.uniform(lo, hi) + self.world.state.gap_ms
+        self.windows += 1
+        if self.gc_every and self.windows % self.gc_every == 0:
+            ms += self.gc_ms
+        return int(ms * 1000)
+
+    def pause_ms(self):
+        """How long the host should sleep to keep the virtual clock at `speed` x wall time."""
+        if not self.speed:
+            return 0
+        wall = time.time_ns() // 1000
+        if self._wall0 is None:
+            self._wall0 = wall - (self.now - self.boot_us) / self.speed
+        ahead = (self.now - self.boot_us) / self.speed - (wall - self._wall0)
+        return int(ahead // 1000) if ahead > 1000 else 0
+
+    def between_windows(self):
+        self.now += self.gap_us()
+        self.world.advance_to(float(self.now))
+        return self.pause_ms()
+
+    # --- for tests, benchmarks and the sim UI --------------------------------------------------
+    def truth(self):
+        self.world.advance_to(float(self.now))
+        return self.world.truth.snapshot()
+
+    def seconds(self):
+        return (self.now - self.boot_us) / 1e6
+
+    def run_until(self, seconds, step):
+        """Drive `step()` (one router window) until the virtual clock reaches `seconds`."""
+        end = self.boot_us + int(seconds * 1e6)
+        while self.now < end:
+            step()
+            self.between_windows()

@@ -1,0 +1,69 @@
+"""Composition root: board -> router -> services -> asyncio loop.
+
+On an ESP32 it drives the real board; anywhere else it runs the simulated board:
+    micropython firmware/main.py [--scenario NAME] [--speed X] [--seconds S] [--data DIR]
+"""
+import sys
+import asyncio
+from router.measure import Measure
+from router.mains import MainsSync
+from realtime import Realtime
+
+
+def _args(argv):
+    opts = {"scenario": "clear_day", "speed": "1", "seconds": "0", "data": "sim_data"}
+    k = 1
+    while k < len(argv):
+        a = argv[k]
+        if a.startswith("--") and a[2:] in opts and k + 1 < len(argv):
+            opts[a[2:]] = argv[k + 1]
+            k += 2
+        else:
+            raise SystemExit("usage: main.py [--scenario NAME] [--speed X] [--seconds S] [--data DIR]")
+    return opts
+
+
+def make_board(opts):
+    if sys.platform == "esp32":
+        from board.esp32 import Esp32Board
+        return Esp32Board()
+    from board.sim import SimBoard
+    speed = float(opts["speed"])
+    return SimBoard(opts["scenario"], speed=speed if speed > 0 else None, data_dir=opts["data"])
+
+
+def make_router(board):
+    from board import config as c
+    measure = Measure(c.MID, c.MID_SPAN, c.MID_TOLERANCE, c.V_CALIB, c.P_CALIB, 17, 0)
+    return Realtime(board, measure, MainsSync())
+
+
+def status_line(r, clock):
+    return "%s V=%6.1fV I=%6.3fA P=%+7.1fW S=%7.1fVA cos=%+.3f f=%6.3fHz status=%s samples=%d/s" % (
+        clock, r.vrms, r.irms, r.p, r.s, r.cosphi, r.hz, "{:08b}".format(r.status), r.samples)
+
+
+def sim_clock(board):
+    s = int(board.scenario.start_h * 3600 + board.seconds())
+    return "%02d:%02d:%02d" % ((s // 3600) % 24, (s // 60) % 60, s % 60)
+
+
+async def router_task(rt, board, seconds):
+    while True:
+        if rt.step():
+            r = rt.summary()
+            print(status_line(r, sim_clock(board) if board.NAME == "sim" else ""))
+            if seconds and board.seconds() >= seconds:
+                return
+        await asyncio.sleep_ms(board.between_windows())
+
+
+def main(argv):
+    opts = _args(argv)
+    board = make_board(opts)
+    rt = make_router(board)
+    asyncio.run(router_task(rt, board, float(opts["seconds"])))
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,181 @@
+"""Window sums -> electrical quantities, and the analog anomaly bits.
+
+Two rates:
+- `window()` runs after every capture (the hot path: integers only, no allocation). Each
+  window spans one measured mains period, so the window mean of each channel is its DC
+  offset exactly and is removed there (means, variances and covariance in 1/16 count²).
+  It yields the window's active power in centiwatts for the controller, tracks each
+  channel's zero for the next capture and for the analog-anomaly check, and keeps the
+  window in a ring.
+- `report()` runs once a second (floats allowed): Vrms, Irms, P, S, cos φ, frequency,
+  samples per second and the anomaly bits over the windows of that second.
+
+Calibration keeps the roles of EcoPV's parameters, in ESP32 12-bit counts:
+V_CALIB volts per count; P_CALIB VA per count² (so I_CALIB = P_CALIB / V_CALIB);
+PHASE_CALIB moves the current against the voltage by (16 - PHASE_CALIB)/16 of a sample
+period (16 = no shift, 12.5 µs a step at 50 Hz); P_OFFSET W is subtracted from the import
+(EcoPV's sign: its default -15 added 15 W of import).
+"""
+import math
+from array import array
+from micropython import const
+from router.fixed import to_q, mulq, mean_q4
+from router.window import N, SV, SI, SVV, SII, SVI, SVI1, SV1I, T0, T1, CLIP, LATE
+from router import status
+
+RING = const(80)        # windows kept between reports (> mains cycles per second)
+F = const(7)            # fields per window in the ring
+F_N = const(0)
+F_T1 = const(1)
+F_VAR_V = const(2)      # variance of v, count² x 16
+F_VAR_I = const(3)
+F_COV = const(4)        # phase-corrected covariance v.i, count² x 16
+F_P = const(5)          # active power, cW
+F_FLAGS = const(6)
+Q4_MAX = const(32767)   # a mean beyond ±2047 counts is nonsense (and its square must fit)
+D_MAX = const(1 << 24)
+MAINS_MIN_V = 100       # below this the mains is considered absent
+
+
+class Report:
+    """Once-a-second figures (what the API and the status line show)."""
+
+    def __init__(self):
+        self.vrms = 0.0
+        self.irms = 0.0
+        self.p = 0.0          # W, import positive
+        self.s = 0.0          # VA
+        self.cosphi = 0.0     # signed, like EcoPV (negative while exporting)
+        self.hz = 0.0
+        self.samples = 0      # sample pairs processed per second
+        self.windows = 0      # windows per second
+        self.status = 0       # anomaly bits (4..7)
+        self.seconds = 0.0    # time covered by this report
+
+
+def _clamp(x, lim):
+    if x > lim:
+        return lim
+    if x < -lim:
+        return -lim
+    return x
+
+
+class Measure:
+    def __init__(self, mid, mid_span, mid_tolerance, v_calib, p_calib, phase_calib, p_offset):
+        self.mid = mid
+        self.mid_lo = mid - mid_span
+        self.mid_hi = mid + mid_span
+        self.tol = mid_tolerance
+        self.v_mid = mid            # zeros used by the next capture (counts)
+        self.i_mid = mid
+        self.v_mid_q8 = mid << 8    # tracked zeros (1/256 count)
+        self.i_mid_q8 = mid << 8
+        self.ring = array("i", [0] * (RING * F))
+        self.head = 0
+        self.count = 0
+        self.present = False
+        self.p_cw = 0
+        self.calibrate(v_calib, p_calib, phase_calib, p_offset)
+
+    def calibrate(self, v_calib, p_calib, phase_calib, p_offset):
+        """Apply calibration parameters (live: takes effect at the next window)."""
+        self.v_calib = v_calib
+        self.i_calib = p_calib / v_calib
+        self.kp_m, self.kp_e = to_q(p_calib * 100 / 16)   # count² x 16 -> cW
+        self.pc = 16 - phase_calib
+        self.off_cw = int(p_offset * 100)
+        self.vmin_q4 = int((MAINS_MIN_V / v_calib) ** 2 * 16)
+
+    def window(self, acc):
+        """Process one captured window. Hot path: integers only, allocates nothing."""
+        n = acc[N]
+        mv = _clamp(mean_q4(acc[SV], n), Q4_MAX)
+        mi = _clamp(mean_q4(acc[SI], n), Q4_MAX)
+        var_v = mean_q4(acc[SVV], n) - ((mv * mv) >> 4)
+        var_i = mean_q4(acc[SII], n) - ((mi * mi) >> 4)
+        svi = mean_q4(acc[SVI], n)
+        cov = svi - ((mv * mi) >> 4)
+        pc = self.pc
+        if pc > 0:
+            cov += (_clamp(mean_q4(acc[SV1I], n) - svi, D_MAX) * pc) >> 4
+        elif pc < 0:
+            cov -= (_clamp(mean_q4(acc[SVI1], n) - svi, D_MAX) * pc) >> 4
+        p = mulq(cov, self.kp_m, self.kp_e) - self.off_cw
+        self.p_cw = p
+        self.present = var_v >= self.vmin_q4
+
+        flags = 0
+        if acc[CLIP]:
+            flags |= status.ANALOG
+        # Track each channel's zero: the window mean, relative to the zero it was taken with.
+        self.v_mid_q8 += ((self.v_mid << 8) + (mv << 4) - self.v_mid_q8) >> 3
+        self.i_mid_q8 += ((self.i_mid << 8) + (mi << 4) - self.i_mid_q8) >> 3
+        v0 = (self.v_mid_q8 + 128) >> 8
+        i0 = (self.i_mid_q8 + 128) >> 8
+        if v0 - self.mid > self.tol or self.mid - v0 > self.tol or \
+                i0 - self.mid > self.tol or self.mid - i0 > self.tol:
+            flags |= status.ANALOG
+        self.v_mid = self.mid_lo if v0 < self.mid_lo else self.mid_hi if v0 > self.mid_hi else v0
+        self.i_mid = self.mid_lo if i0 < self.mid_lo else self.mid_hi if i0 > self.mid_hi else i0
+        # A sample more than half a slot late: the capture was pre-empted.
+        if acc[LATE] * 2 * n > ((acc[T1] - acc[T0]) & 0x3FFFFFFF):
+            flags |= status.RATE
+
+        r = self.ring
+        k = self.head * F
+        r[k + F_N] = n
+        r[k + F_T1] = acc[T1]
+        r[k + F_VAR_V] = var_v
+        r[k + F_VAR_I] = var_i
+        r[k + F_COV] = cov
+        r[k + F_P] = p
+        r[k + F_FLAGS] = flags
+        self.head += 1
+        if self.head == RING:
+            self.head = 0
+        if self.count < RING:
+            self.count += 1
+        return p
+
+    def report(self, out, sync, seconds):
+        """Summarise the windows since the last report into `out` (a Report). Not hot."""
+        r = self.ring
+        c = self.count
+        k = (self.head - c) % RING
+        sn = 0
+        svv = 0.0
+        sii = 0.0
+        sp = 0.0
+        flags = 0
+        for _ in range(c):
+            b = k * F
+            n = r[b + F_N]
+            sn += n
+            svv += r[b + F_VAR_V] * n
+            sii += r[b + F_VAR_I] * n
+            sp += r[b + F_P] * n
+            flags |= r[b + F_FLAGS]
+            k = (k + 1) % RING
+        self.count = 0
+        if sn:
+            out.vrms = self.v_calib * math.sqrt(max(svv, 0.0) / sn / 16)
+            out.irms = self.i_calib * math.sqrt(max(sii, 0.0) / sn / 16)
+            out.p = sp / sn / 100
+        else:
+            out.vrms = out.irms = out.p = 0.0
+        out.s = out.vrms * out.irms
+        out.cosphi = max(-1.0, min(1.0, out.p / out.s)) if out.s > 1 else 0.0
+        out.hz = 256e6 / sync.period_q8 if sync.locked else 0.0
+        out.seconds = seconds
+        out.samples = int(sn / seconds + 0.5) if seconds > 0 else 0
+        out.windows = c
+        if sync.locked and c < 0.25 * out.hz * seconds:
+            flags |= status.RATE     # the router loop is starved: most cycles go unmeasured
+        if sync.spurious:
+            flags |= status.ZC_SPURIOUS
+            sync.spurious = False
+        if not sync.locked:
+            flags |= status.SYNC_LOST
+        out.status = flags & status.ANOMALIES
+        return out

@@ -63,13 +63,18 @@ def capture(read_v, read_i, ticks_us, acc, n: int, period_q8: int, v_mid: int, i
             svi += v * i
             svi1 += v * pi
             sv1i += pv * i
+            # Crossing instants are interpolated between the two samples around zero; the
+            # gap is capped so that gap x count stays within 32 bits after a pre-emption.
+            dt = (t - pt) & mask
+            if dt > 0xFFFF:
+                dt = 0xFFFF
             if pv < 0 and v >= 0:
                 if nrise == 0:
-                    trise = (pt + ((t - pt) & mask) * (0 - pv) // (v - pv)) & mask
+                    trise = (pt + dt * (0 - pv) // (v - pv)) & mask
                 nrise += 1
             elif pv >= 0 and v < 0:
                 if nfall == 0:
-                    tfall = (pt + ((t - pt) & mask) * pv // (pv - v)) & mask
+                    tfall = (pt + dt * pv // (pv - v)) & mask
                 nfall += 1
         pv = v
         pi = i

@@ -69,17 +69,14 @@ class MainsSync:
             return
         dt = tdiff(t, self.t_ref)
         per = self.period_q8 >> 8
-        if dt <= 0 or dt > MAX_GAP_PERIODS * per:
-            self._restart(t)
-            return
         m = (dt + (per >> 1)) // per
+        if m < 1 or dt > MAX_GAP_PERIODS * per:
+            self._inconsistent(t)
+            return
         pred = m * self.period_q8 + self.frac
         err = (dt << 8) - pred
         if err > TOL_Q8 or err < -TOL_Q8:
-            if self.locked:
-                self.spurious = True
-            else:
-                self._restart(t)
+            self._inconsistent(t)
             return
         new = pred + (err >> 2)
         self.t_ref = tadd(self.t_ref, new >> 8)
@@ -94,6 +91,14 @@ class MainsSync:
         self.good += 1
         if self.good >= LOCK_AFTER:
             self.locked = True
+
+    def _inconsistent(self, t):
+        # While locked, a crossing the PLL cannot explain is a disturbance, never a new
+        # reference (the lock then ages out if the mains really moved); before lock, start over.
+        if self.locked:
+            self.spurious = True
+        else:
+            self._restart(t)
 
     def _restart(self, t):
         self.have_ref = True

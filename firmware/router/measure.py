@@ -35,6 +35,12 @@ F_FLAGS = const(6)
 Q4_MAX = const(32767)   # a mean beyond ±2047 counts is nonsense (and its square must fit)
 D_MAX = const(1 << 24)
 MAINS_MIN_V = 100       # below this the mains is considered absent
+# Calibration factors this arithmetic is proven for (host_tests/test_int_bounds.py): the
+# full-scale window power must stay a small int in cW. The nominal board needs V_CALIB
+# ~0.31 and P_CALIB ~0.015; the ranges leave room for other dividers and burdens.
+V_CALIB_RANGE = (0.01, 2.0)
+P_CALIB_RANGE = (0.0001, 0.2)
+PHASE_CALIB_RANGE = (-16, 48)
 
 
 class Report:
@@ -119,7 +125,7 @@ class Measure:
         self.v_mid = self.mid_lo if v0 < self.mid_lo else self.mid_hi if v0 > self.mid_hi else v0
         self.i_mid = self.mid_lo if i0 < self.mid_lo else self.mid_hi if i0 > self.mid_hi else i0
         # A sample more than half a slot late: the capture was pre-empted.
-        if acc[LATE] * 2 * n > ((acc[T1] - acc[T0]) & 0x3FFFFFFF):
+        if acc[LATE] > ((acc[T1] - acc[T0]) & 0x3FFFFFFF) // (2 * n):
             flags |= status.RATE
 
         r = self.ring

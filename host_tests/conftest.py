@@ -1,0 +1,47 @@
+"""Two ways to run the firmware in tests:
+
+- in-process under CPython (fast, for logic), with `host_tests/cpython/micropython.py`
+  standing in for the `micropython` module;
+- under the real MicroPython unix port (`run_mp`), for everything whose truth depends on
+  the interpreter: viper, allocation, integer sizes, the actual firmware start-up.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIRMWARE = os.path.join(ROOT, "firmware")
+FAKES = os.path.join(ROOT, "host_tests", "fakes")
+MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
+if not os.path.exists(MICROPYTHON):
+    MICROPYTHON = "micropython"
+
+sys.path.insert(0, os.path.join(ROOT, "host_tests", "cpython"))
+sys.path.insert(0, FIRMWARE)
+
+
+def run_mp(code, heapsize=None, fakes=False, timeout=300):
+    """Run `code` under the MicroPython unix port with firmware/ on the path.
+
+    The code reports results by printing one JSON document on its last line, which is
+    returned decoded. Any error fails the calling test with the interpreter's output.
+    """
+    path = [".frozen", FIRMWARE]
+    if fakes:
+        path.insert(0, FAKES)   # fake machine/esp32 modules shadow the unix port's
+    env = dict(os.environ, MICROPYPATH=":".join(path))
+    cmd = [MICROPYTHON]
+    if heapsize:
+        cmd += ["-X", "heapsize=" + str(heapsize)]
+    cmd += ["-c", code]
+    p = subprocess.run(cmd, cwd=FIRMWARE, env=env, capture_output=True, text=True, timeout=timeout)
+    if p.returncode != 0:
+        pytest.fail("micropython exited %d\n%s\n%s" % (p.returncode, p.stdout[-4000:], p.stderr[-4000:]))
+    lines = [ln for ln in p.stdout.splitlines() if ln.strip()]
+    try:
+        return json.loads(lines[-1])
+    except (IndexError, ValueError):
+        pytest.fail("no JSON result from micropython:\n%s\n%s" % (p.stdout[-4000:], p.stderr[-4000:]))

@@ -27,7 +27,7 @@ def make_board(opts):
     if sys.platform == "esp32":
         from board.esp32 import Esp32Board
         return Esp32Board()
-    from board.sim import SimBoard
+    from board.sim.board import SimBoard
     speed = float(opts["speed"])
     return SimBoard(opts["scenario"], speed=speed if speed > 0 else None, data_dir=opts["data"])
 

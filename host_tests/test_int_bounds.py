@@ -216,8 +216,8 @@ def test_fixed_point_is_accurate_and_bounded(a, x, s):
     if abs(exact) < LIM // 2:
         r = mulq(I31(a), m, e)
         assert abs(r - exact) <= abs(exact) * 2 ** -13 + 1
-    n = 1 + abs(s) % 2000
-    s = s * 63   # window sums stay below 7.8e8 (see the capture bound), so well inside 2**30
+    n = 1 + abs(s) % W.SAMPLES
+    s = s % (n * V_MAX * V_MAX) * (1 if s >= 0 else -1)   # a mean is at most V_MAX² (capture bound)
     q = mean_q4(I31(s), I31(n))
     assert q == (s * 16) // n
 

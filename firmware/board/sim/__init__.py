@@ -1,1 +1,1 @@
-from .board import SimBoard  # noqa: F401
+"""Simulated boards (never deployed): board.SimBoard (physics), replay.ReplayBoard (tables)."""

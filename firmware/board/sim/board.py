@@ -20,7 +20,7 @@ from .frontend import AdcChannel
 from .rng import Rng
 from . import scenario as _scenario
 
-START_US = (1 << 30) - 3_000_000   # the 30-bit tick counter wraps 3 s after boot
+from .clock import START_US
 
 
 def _t(d, key, default):

@@ -10,7 +10,7 @@ from board import config
 from board import firing
 from board.capture import capture as _capture
 from router.ticks import MASK
-from .board import START_US
+from .clock import START_US
 
 
 class ReplayBoard:
@@ -18,8 +18,9 @@ class ReplayBoard:
 
     def __init__(self, hz=50, v_peak=1000, i_peak=500, phase_deg=0.0, v_mid=config.MID,
                  i_mid=config.MID, spin_us=3, adc_us=config.V_TO_I_SKEW_US, gap_us=3500,
-                 start_us=START_US):
-        self.period = int(1e6 / hz + 0.5)
+                 start_us=START_US, step_us=10):
+        self.step = step_us   # table resolution: small tables, so it runs in a small heap
+        self.period = int(1e6 / hz / step_us + 0.5)
         ph = math.radians(phase_deg)
         tv = array("H", bytes(2 * self.period))
         ti = array("H", bytes(2 * self.period))
@@ -48,12 +49,12 @@ class ReplayBoard:
         return self.now & MASK
 
     def read_v(self):
-        r = self.tv[self.now % self.period]
+        r = self.tv[(self.now // self.step) % self.period]
         self.now += self.adc_us
         return r
 
     def read_i(self):
-        r = self.ti[self.now % self.period]
+        r = self.ti[(self.now // self.step) % self.period]
         self.now += self.adc_us
         return r
 

@@ -15,6 +15,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(ROOT, "firmware")
 FAKES = os.path.join(ROOT, "host_tests", "fakes")
+MP_HELPERS = os.path.join(ROOT, "host_tests", "mp")
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 if not os.path.exists(MICROPYTHON):
     MICROPYTHON = "micropython"
@@ -29,7 +30,7 @@ def run_mp(code, heapsize=None, fakes=False, timeout=300):
     The code reports results by printing one JSON document on its last line, which is
     returned decoded. Any error fails the calling test with the interpreter's output.
     """
-    path = [".frozen", FIRMWARE]
+    path = [".frozen", FIRMWARE, MP_HELPERS]
     if fakes:
         path.insert(0, FAKES)   # fake machine/esp32 modules shadow the unix port's
     env = dict(os.environ, MICROPYPATH=":".join(path))

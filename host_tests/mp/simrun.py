@@ -1,0 +1,50 @@
+"""Test harness that runs under MicroPython: drives the firmware's window loop on the
+physics board and compares what the router reports with the sim's ground truth."""
+import json
+from board.sim.board import SimBoard
+from board.sim.world import between
+from router.ticks import tdiff, MASK
+from router.window import NRISE, TRISE
+import main
+
+
+def run(scenario, seconds, calib=None, skip=2.0, fire_delay=-1, events=None):
+    """Returns {"rows": [per-second report vs truth], "zc_err": [µs], ...}."""
+    b = SimBoard(scenario)
+    rt = main.make_router(b)
+    if calib:
+        rt.measure.calibrate(*calib)
+    rt.fire_delay_us = fire_delay
+    rows = []
+    zc_err = []
+    s0 = None
+    h0 = None
+    while b.seconds() < seconds:
+        due = rt.step()
+        acc = rt.acc
+        if acc[NRISE] == 1 and b.seconds() > skip:
+            t = b.now + tdiff(acc[TRISE], b.now & MASK)
+            best = None
+            for tz, pol in b.world.truth.zc:
+                if pol > 0 and (best is None or abs(tz - t) < abs(best)):
+                    best = tz - t
+            if best is not None and abs(best) < 5000:
+                zc_err.append(-best)   # measured - true, µs
+        if due:
+            r = rt.summary()
+            s1 = b.truth()
+            if s0 is not None and b.seconds() > skip:
+                tr = between(s0, s1)
+                rows.append({"t": b.seconds(), "vrms": r.vrms, "irms": r.irms, "p": r.p, "s": r.s,
+                             "cosphi": r.cosphi, "hz": r.hz, "status": r.status,
+                             "samples": r.samples, "windows": r.windows,
+                             "t_vrms": tr["vrms"], "t_irms": tr["irms"], "t_p": tr["p"],
+                             "t_heater": tr["p_heater"], "t_hz": b.world.state.hz,
+                             "locked": rt.sync.locked, "firing": rt.firing})
+            s0 = s1
+        b.between_windows()
+    return {"rows": rows, "zc_err": zc_err}
+
+
+def report(result):
+    print(json.dumps(result))

@@ -11,7 +11,7 @@ are 32 bits on the chip and array('i') values above 2**30 would be boxed when re
 """
 import micropython
 from router.window import (N, SV, SI, SVV, SII, SVI, SVI1, SV1I, T0, T1,
-                           NRISE, TRISE, NFALL, TFALL, CLIP, LATE)
+                           NRISE, TRISE, NFALL, TFALL, CLIP, LATE, TRISE2)
 
 
 @micropython.viper
@@ -31,6 +31,7 @@ def capture(read_v, read_i, ticks_us, acc, n: int, period_q8: int, v_mid: int, i
     sv1i = 0
     nrise = 0
     trise = 0
+    trise2 = 0
     nfall = 0
     tfall = 0
     clip = 0
@@ -63,14 +64,18 @@ def capture(read_v, read_i, ticks_us, acc, n: int, period_q8: int, v_mid: int, i
             svi += v * i
             svi1 += v * pi
             sv1i += pv * i
-            # Crossing instants are interpolated between the two samples around zero; the
-            # gap is capped so that gap x count stays within 32 bits after a pre-emption.
+        # Crossings are looked for over one sample interval less than the period, so that
+        # timing jitter can never show the same crossing at both ends of the window. Their
+        # instants are interpolated between the samples around zero; the gap is capped so
+        # that gap x count stays within 32 bits after a pre-emption.
+        if k > 0 and k < n:
             dt = (t - pt) & mask
             if dt > 0xFFFF:
                 dt = 0xFFFF
             if pv < 0 and v >= 0:
+                trise2 = (pt + dt * (0 - pv) // (v - pv)) & mask
                 if nrise == 0:
-                    trise = (pt + dt * (0 - pv) // (v - pv)) & mask
+                    trise = trise2
                 nrise += 1
             elif pv >= 0 and v < 0:
                 if nfall == 0:
@@ -96,4 +101,5 @@ def capture(read_v, read_i, ticks_us, acc, n: int, period_q8: int, v_mid: int, i
     a[int(TFALL)] = tfall
     a[int(CLIP)] = clip
     a[int(LATE)] = late
+    a[int(TRISE2)] = trise2
     return n

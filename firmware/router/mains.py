@@ -9,7 +9,7 @@ mains loss or a disturbed signal.
 """
 from micropython import const
 from router.ticks import tdiff, tadd
-from router.window import NRISE, TRISE, NFALL, TFALL, SAMPLES
+from router.window import NRISE, TRISE, NFALL, TFALL, TRISE2, SAMPLES
 
 LOCK_AFTER = const(3)            # consistent windows in a row before firing is allowed
 LOSE_AFTER_US = const(100000)    # no consistent crossing for this long: lock lost
@@ -43,8 +43,12 @@ class MainsSync:
     def update(self, acc, present, now):
         if present and acc[NRISE] >= 1:
             if acc[NRISE] > 1 or acc[NFALL] > 1:
+                # Extra crossings (a disturbance): a locked PLL keeps whichever of the first
+                # and last rising crossings it can explain; before lock the window is useless.
                 if self.locked:
                     self.spurious = True
+                    if not self._crossing(acc[TRISE]):
+                        self._crossing(acc[TRISE2])
             else:
                 if not self.locked and acc[NFALL] == 1:
                     self._acquire(acc[TRISE], acc[TFALL])
@@ -66,18 +70,18 @@ class MainsSync:
     def _crossing(self, t):
         if not self.have_ref:
             self._restart(t)
-            return
+            return False
         dt = tdiff(t, self.t_ref)
         per = self.period_q8 >> 8
         m = (dt + (per >> 1)) // per
         if m < 1 or dt > MAX_GAP_PERIODS * per:
             self._inconsistent(t)
-            return
+            return False
         pred = m * self.period_q8 + self.frac
         err = (dt << 8) - pred
         if err > TOL_Q8 or err < -TOL_Q8:
             self._inconsistent(t)
-            return
+            return False
         new = pred + (err >> 2)
         self.t_ref = tadd(self.t_ref, new >> 8)
         self.frac = new & 255
@@ -91,6 +95,7 @@ class MainsSync:
         self.good += 1
         if self.good >= LOCK_AFTER:
             self.locked = True
+        return True
 
     def _inconsistent(self, t):
         # While locked, a crossing the PLL cannot explain is a disturbance, never a new

@@ -21,7 +21,8 @@ NFALL = const(12)  # falling zero crossings of v seen
 TFALL = const(13)  # interpolated tick of the first falling crossing
 CLIP = const(14)   # samples at the ADC rails (0 or 4095) on either channel
 LATE = const(15)   # worst lateness of a sample against its slot, µs
-LEN = const(16)
+TRISE2 = const(16)  # interpolated tick of the last rising crossing (differs if NRISE > 1)
+LEN = const(17)
 
 ADC_MAX = const(4095)  # 12-bit converter
 SAMPLES = const(100)   # sample pairs per window: one mains cycle (the period adapts, see mains.py)

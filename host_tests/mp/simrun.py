@@ -9,14 +9,15 @@ import main
 
 
 def run(scenario, seconds, calib=None, skip=2.0, fire_delay=-1, events=None):
-    """Returns {"rows": [per-second report vs truth], "zc_err": [µs], ...}."""
+    """Returns {"rows": [per-second report vs truth], "zc": [count, Σerr, Σerr², max |err|]}
+    where err is each window's rising zero-crossing instant minus the true one, in µs."""
     b = SimBoard(scenario)
     rt = main.make_router(b)
     if calib:
         rt.measure.calibrate(*calib)
     rt.fire_delay_us = fire_delay
     rows = []
-    zc_err = []
+    zc = [0, 0.0, 0.0, 0.0]
     s0 = None
     h0 = None
     while b.seconds() < seconds:
@@ -29,7 +30,10 @@ def run(scenario, seconds, calib=None, skip=2.0, fire_delay=-1, events=None):
                 if pol > 0 and (best is None or abs(tz - t) < abs(best)):
                     best = tz - t
             if best is not None and abs(best) < 5000:
-                zc_err.append(-best)   # measured - true, µs
+                zc[0] += 1
+                zc[1] -= best
+                zc[2] += best * best
+                zc[3] = max(zc[3], abs(best))
         if due:
             r = rt.summary()
             s1 = b.truth()
@@ -43,7 +47,7 @@ def run(scenario, seconds, calib=None, skip=2.0, fire_delay=-1, events=None):
                              "locked": rt.sync.locked, "firing": rt.firing})
             s0 = s1
         b.between_windows()
-    return {"rows": rows, "zc_err": zc_err}
+    return {"rows": rows, "zc": zc}
 
 
 def report(result):

@@ -15,7 +15,7 @@ from router.window import LEN, SAMPLES
 from router.ticks import tdiff
 from router.measure import Report
 
-HORIZON = const(6)     # half-cycles queued per window (60 ms at 50 Hz; windows are ~25 ms apart)
+HORIZON = const(7)     # half-cycles queued per window: the current one + 60 ms (windows ~25 ms apart)
 
 
 class Realtime:
@@ -44,7 +44,7 @@ class Realtime:
         if s.locked and d >= 0:
             for j in range(HORIZON):
                 self.delays[j] = d
-            b.fire(s.next_zero(now), s.half_q8(), self.delays, HORIZON)
+            b.fire(s.last_zero(now), s.half_q8(), self.delays, HORIZON)
             self.firing = True
         elif self.firing:
             b.ssr_off()

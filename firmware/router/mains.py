@@ -111,11 +111,14 @@ class MainsSync:
         self.frac = 0
         self.good = 0
 
-    def next_zero(self, now):
-        """Tick of the first predicted zero crossing (either direction) after `now`."""
+    def last_zero(self, now):
+        """Tick of the latest predicted zero crossing (either direction) at or before `now`.
+
+        A firing train starts there, so that a firing still to come in the current
+        half-cycle survives the train being replaced."""
         d = tdiff(now, self.t_ref)
         half = self.period_q8 >> 1
         j = 0
         if d >= 0:
-            j = ((d << 8) - self.frac) // half + 1
+            j = ((d << 8) - self.frac) // half
         return tadd(self.t_ref, (j * half + self.frac) >> 8)

@@ -29,10 +29,12 @@ class Truth:
         self.v2 = 0.0           # ∫ Vrms² dt
         self.i2 = 0.0           # ∫ Irms² dt (grid current)
         self.half_cycles = 0
+        self.fired = 0          # half-cycles in which the heater conducted
         self.zc = []            # recent zero crossings: (abs µs, +1 rising / -1 falling)
 
     def snapshot(self):
-        return (self.t_s, self.e_grid, self.e_heater, self.e_pv, self.e_relay, self.v2, self.i2)
+        return (self.t_s, self.e_grid, self.e_heater, self.e_pv, self.e_relay, self.v2, self.i2,
+                self.half_cycles, self.fired)
 
 
 def between(s0, s1):
@@ -134,6 +136,7 @@ class World:
             alpha = PI * (cs - self.t_zc) / self.half
             frac = (PI - alpha + math.sin(2 * alpha) / 2) / PI
             p_heater = self.g_heater * self.v1 * self.v1 / 2 * frac
+            tr.fired += 1
         p_grid = p_res + p_relay + p_fixed + p_heater
         tr.t_s += dt
         tr.e_grid += p_grid * dt

@@ -55,7 +55,7 @@ async def router_task(rt, board, seconds):
             print(status_line(r, sim_clock(board) if board.NAME == "sim" else ""))
             if seconds and board.seconds() >= seconds:
                 return
-        await asyncio.sleep_ms(board.between_windows())
+        await asyncio.sleep_ms(board.between_windows(rt.next_start()))
 
 
 def main(argv):

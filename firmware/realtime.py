@@ -11,11 +11,16 @@ running out when nothing refreshes it.
 """
 from array import array
 from micropython import const
-from router.window import LEN, SAMPLES
-from router.ticks import tdiff
+from router.window import LEN, SAMPLES, IN_N, IN_PERIOD, IN_VMID, IN_IMID, IN_START
+from router.ticks import tdiff, tadd
 from router.measure import Report
 
-HORIZON = const(7)     # half-cycles queued per window: the current one + 60 ms (windows ~25 ms apart)
+HORIZON = const(7)     # half-cycles queued per window: the current one + 60 ms (windows ~30 ms apart)
+# Windows start just after a predicted zero crossing and span one period, so they hold two
+# whole half-cycles, each fired under the command given after the previous window.
+AFTER_ZERO_US = const(150)
+LATE_START_US = const(100)  # a window up to this late on its zero still starts (unaligned by it)
+MIN_GAP_US = const(3000)   # left to the other asyncio tasks between two windows
 
 
 class Realtime:
@@ -28,6 +33,7 @@ class Realtime:
         self.fire_delay_us = -1    # commanded firing delay after each zero; < 0: SSR off
         self.firing = False
         self.windows = 0
+        self.rnd = 1
         self.last = Report()
         self.t_summary = board.ticks_us()
 
@@ -36,8 +42,20 @@ class Realtime:
         b = self.board
         m = self.measure
         s = self.sync
-        b.capture(self.acc, SAMPLES, s.sample_period_q8(), m.v_mid, m.i_mid)
-        m.window(self.acc)
+        acc = self.acc
+        now = b.ticks_us()
+        if s.locked:
+            z = tadd(s.last_zero(now), AFTER_ZERO_US)
+            if tdiff(now, z) > LATE_START_US:
+                z = tadd(z, s.period_q8 >> 9)
+            now = z
+        acc[IN_N] = SAMPLES
+        acc[IN_PERIOD] = s.sample_period_q8()
+        acc[IN_VMID] = m.v_mid
+        acc[IN_IMID] = m.i_mid
+        acc[IN_START] = now
+        b.capture(acc)
+        m.window(acc)
         now = b.ticks_us()
         s.update(self.acc, m.present, now)
         d = self.fire_delay_us
@@ -52,6 +70,18 @@ class Realtime:
         b.wdt_feed()
         self.windows += 1
         return tdiff(now, self.t_summary) >= 1000000
+
+    def next_start(self):
+        """Tick at which the next window should start (for the loop to sleep until then).
+
+        One window in four (pseudo-randomly) waits one half-cycle more, so that the window
+        cadence cannot lock onto the switching pattern of another appliance."""
+        now = self.board.ticks_us()
+        if not self.sync.locked:
+            return now
+        self.rnd = (self.rnd * 75 + 74) % 65537
+        gap = MIN_GAP_US + ((self.sync.period_q8 >> 9) if self.rnd & 3 == 0 else 0)
+        return tadd(self.sync.next_zero(tadd(now, gap)), AFTER_ZERO_US)
 
     def summary(self):
         now = self.board.ticks_us()

@@ -87,7 +87,7 @@ rt = main.make_router(b)
 rt.fire_delay_us = 2000
 while b.seconds() < 3:
     rt.step()
-    b.between_windows()
+    b.between_windows(rt.next_start())
 t0 = b.truth()
 b.now += 1000000           # one second with no window
 t1 = b.truth()

@@ -19,11 +19,11 @@ rt = main.make_router(b)
 rt.fire_delay_us = %d
 while b.seconds() < 1.5:
     rt.step()
-    b.between_windows()
+    b.between_windows(rt.next_start())
 t0 = b.truth()
 while b.seconds() < %r:
     rt.step()
-    b.between_windows()
+    b.between_windows(rt.next_start())
 t1 = b.truth()
 print(json.dumps({"p_heater": (t1[2] - t0[2]) / (t1[0] - t0[0]), "half_cycles": t1[7] - t0[7],
                   "fired": t1[8] - t0[8], "v": (%r)}))

@@ -15,7 +15,7 @@ rt = Realtime(b, Measure(c.MID, c.MID_SPAN, c.MID_TOLERANCE, c.V_CALIB, c.P_CALI
 rt.fire_delay_us = 3000
 for _ in range(20):
     rt.step()
-    b.between_windows()
+    b.between_windows(rt.next_start())
 """
 
 HOT = """
@@ -25,7 +25,7 @@ def hot(k):
     try:
         for _ in range(k):
             rt.step()
-            b.between_windows()
+            b.between_windows(rt.next_start())
     finally:
         micropython.heap_unlock()
 trains = b.trains
@@ -75,7 +75,7 @@ def test_router_core_runs_in_a_small_heap():
 for _ in range(200):
     if rt.step():
         rt.summary()
-    b.between_windows()
+    b.between_windows(rt.next_start())
 gc.collect()
 print(json.dumps({"used": gc.mem_alloc(), "v": rt.last.vrms}))
 """, heapsize="128K")

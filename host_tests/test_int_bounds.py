@@ -83,9 +83,14 @@ def run_capture_traced(read_v, read_i, v_mid, i_mid, period_q8):
             return tracer
         return None
 
+    acc[W.IN_N] = W.SAMPLES
+    acc[W.IN_PERIOD] = period_q8
+    acc[W.IN_VMID] = v_mid
+    acc[W.IN_IMID] = i_mid
+    acc[W.IN_START] = 0
     sys.settrace(tracer)
     try:
-        capture(read_v, read_i, clock(), acc, W.SAMPLES, period_q8, v_mid, i_mid)
+        capture(read_v, read_i, clock(), acc)
     finally:
         sys.settrace(None)
     return acc, worst["v"]
@@ -101,6 +106,7 @@ def test_capture_worst_case_fits_31_bits(v_mid, phase):
     acc, _ = run_capture_traced(rv, ri, v_mid, v_mid, MAX_PERIOD_Q8 // W.SAMPLES)
     for k in range(W.LEN):
         assert -LIM <= acc[k] < LIM, "acc[%d] = %d does not fit a small int" % (k, acc[k])
+    assert acc[W.N] == W.SAMPLES
     # It really is the worst case: the squares reach the analytic bound of the docstring.
     assert acc[W.SVV] >= W.SAMPLES * (V_MAX - 1) ** 2 // 2
     assert W.SAMPLES * V_MAX * V_MAX < LIM

@@ -11,17 +11,22 @@ are 32 bits on the chip and array('i') values above 2**30 would be boxed when re
 """
 import micropython
 from router.window import (N, SV, SI, SVV, SII, SVI, SVI1, SV1I, T0, T1,
-                           NRISE, TRISE, NFALL, TFALL, CLIP, LATE, TRISE2)
+                           NRISE, TRISE, NFALL, TFALL, CLIP, LATE, NGLITCH, RUN,
+                           IN_N, IN_PERIOD, IN_VMID, IN_IMID, IN_START, MAX_WAIT_US)
 
 
 @micropython.viper
-def capture(read_v, read_i, ticks_us, acc, n: int, period_q8: int, v_mid: int, i_mid: int) -> int:
-    """Sample n+1 pairs, one every period_q8/256 µs; the first pair only seeds the lags.
-
-    read_v/read_i return read_u16-scaled counts (12-bit << 4). Ticks wrap at 2**30.
+def capture(read_v, read_i, ticks_us, acc) -> int:
+    """Sample n+1 pairs from acc[IN_START], one every acc[IN_PERIOD]/256 µs; the first pair
+    only seeds the lags. read_v/read_i return read_u16-scaled counts (12-bit << 4).
+    Ticks wrap at 2**30.
     """
     a = ptr32(acc)
     mask = 0x3FFFFFFF
+    n = a[int(IN_N)]
+    period_q8 = a[int(IN_PERIOD)]
+    v_mid = a[int(IN_VMID)]
+    i_mid = a[int(IN_IMID)]
     sv = 0
     si = 0
     svv = 0
@@ -31,9 +36,12 @@ def capture(read_v, read_i, ticks_us, acc, n: int, period_q8: int, v_mid: int, i
     sv1i = 0
     nrise = 0
     trise = 0
-    trise2 = 0
     nfall = 0
     tfall = 0
+    nglitch = 0
+    run = 0     # samples since v last changed sign
+    cand = 0    # pending crossing: +1 rising, -1 falling, 0 none
+    ct = 0      # its interpolated instant
     clip = 0
     late = 0
     pv = 0
@@ -41,6 +49,9 @@ def capture(read_v, read_i, ticks_us, acc, n: int, period_q8: int, v_mid: int, i
     pt = 0
     t = 0
     t0 = int(ticks_us()) & mask
+    wait = (a[int(IN_START)] - t0) & mask
+    if wait < int(MAX_WAIT_US):
+        t0 = a[int(IN_START)]
     k = 0
     while k <= n:
         slot = (t0 + ((k * period_q8) >> 8)) & mask
@@ -64,23 +75,41 @@ def capture(read_v, read_i, ticks_us, acc, n: int, period_q8: int, v_mid: int, i
             svi += v * i
             svi1 += v * pi
             sv1i += pv * i
-        # Crossings are looked for over one sample interval less than the period, so that
-        # timing jitter can never show the same crossing at both ends of the window. Their
-        # instants are interpolated between the samples around zero; the gap is capped so
-        # that gap x count stays within 32 bits after a pre-emption.
-        if k > 0 and k < n:
-            dt = (t - pt) & mask
-            if dt > 0xFFFF:
-                dt = 0xFFFF
-            if pv < 0 and v >= 0:
-                trise2 = (pt + dt * (0 - pv) // (v - pv)) & mask
-                if nrise == 0:
-                    trise = trise2
-                nrise += 1
-            elif pv >= 0 and v < 0:
-                if nfall == 0:
-                    tfall = (pt + dt * pv // (pv - v)) & mask
-                nfall += 1
+        # A sign change is a zero crossing only once the new sign has held RUN samples; one
+        # that reverts sooner is a glitch (a spike, not the mains). The instant is
+        # interpolated between the samples around zero; the gap is capped so that gap x
+        # count stays within 32 bits after a pre-emption. A crossing too close to the end
+        # of the window to be confirmed is left to the next window.
+        if k > 0:
+            if (pv < 0 and v >= 0) or (pv >= 0 and v < 0):
+                if cand != 0:
+                    nglitch += 1
+                    cand = 0
+                elif run >= int(RUN) or run == k - 1:
+                    dt = (t - pt) & mask
+                    if dt > 0xFFFF:
+                        dt = 0xFFFF
+                    if pv < 0:
+                        cand = 1
+                        ct = (pt + dt * (0 - pv) // (v - pv)) & mask
+                    else:
+                        cand = -1
+                        ct = (pt + dt * pv // (pv - v)) & mask
+                else:
+                    nglitch += 1
+                run = 0
+            else:
+                run += 1
+                if cand != 0 and run >= int(RUN):
+                    if cand > 0:
+                        if nrise == 0:
+                            trise = ct
+                        nrise += 1
+                    else:
+                        if nfall == 0:
+                            tfall = ct
+                        nfall += 1
+                    cand = 0
         pv = v
         pi = i
         pt = t
@@ -101,5 +130,5 @@ def capture(read_v, read_i, ticks_us, acc, n: int, period_q8: int, v_mid: int, i
     a[int(TFALL)] = tfall
     a[int(CLIP)] = clip
     a[int(LATE)] = late
-    a[int(TRISE2)] = trise2
+    a[int(NGLITCH)] = nglitch
     return n

@@ -9,7 +9,7 @@ mains loss or a disturbed signal.
 """
 from micropython import const
 from router.ticks import tdiff, tadd
-from router.window import NRISE, TRISE, NFALL, TFALL, TRISE2, SAMPLES
+from router.window import NRISE, TRISE, NFALL, TFALL, NGLITCH, SAMPLES
 
 LOCK_AFTER = const(3)            # consistent windows in a row before firing is allowed
 LOSE_AFTER_US = const(100000)    # no consistent crossing for this long: lock lost
@@ -41,18 +41,20 @@ class MainsSync:
         return self.period_q8 >> 1
 
     def update(self, acc, present, now):
-        if present and acc[NRISE] >= 1:
-            if acc[NRISE] > 1 or acc[NFALL] > 1:
-                # Extra crossings (a disturbance): a locked PLL keeps whichever of the first
-                # and last rising crossings it can explain; before lock the window is useless.
-                if self.locked:
-                    self.spurious = True
-                    if not self._crossing(acc[TRISE]):
-                        self._crossing(acc[TRISE2])
-            else:
-                if not self.locked and acc[NFALL] == 1:
+        """Feed one window's confirmed crossings. A falling crossing counts as the rising one
+        half a period earlier, so every window (whichever zero it starts after) feeds the PLL."""
+        nr = acc[NRISE]
+        nf = acc[NFALL]
+        if present:
+            if self.locked and (acc[NGLITCH] or nr > 1 or nf > 1):
+                self.spurious = True
+            if nr <= 1 and nf <= 1 and nr + nf:
+                if not self.locked and nr == 1 and nf == 1:
                     self._acquire(acc[TRISE], acc[TFALL])
-                self._crossing(acc[TRISE])
+                if nr:
+                    self._crossing(acc[TRISE])
+                else:
+                    self._crossing(tadd(acc[TFALL], -(self.period_q8 >> 9)))
         if self.locked and tdiff(now, self.t_good) > LOSE_AFTER_US:
             self.locked = False
             self.good = 0
@@ -70,18 +72,18 @@ class MainsSync:
     def _crossing(self, t):
         if not self.have_ref:
             self._restart(t)
-            return False
+            return
         dt = tdiff(t, self.t_ref)
         per = self.period_q8 >> 8
         m = (dt + (per >> 1)) // per
         if m < 1 or dt > MAX_GAP_PERIODS * per:
             self._inconsistent(t)
-            return False
+            return
         pred = m * self.period_q8 + self.frac
         err = (dt << 8) - pred
         if err > TOL_Q8 or err < -TOL_Q8:
             self._inconsistent(t)
-            return False
+            return
         new = pred + (err >> 2)
         self.t_ref = tadd(self.t_ref, new >> 8)
         self.frac = new & 255
@@ -95,7 +97,6 @@ class MainsSync:
         self.good += 1
         if self.good >= LOCK_AFTER:
             self.locked = True
-        return True
 
     def _inconsistent(self, t):
         # While locked, a crossing the PLL cannot explain is a disturbance, never a new
@@ -110,6 +111,10 @@ class MainsSync:
         self.t_ref = t
         self.frac = 0
         self.good = 0
+
+    def next_zero(self, t):
+        """Tick of the first predicted zero crossing after `t`."""
+        return tadd(self.last_zero(t), (self.period_q8 >> 9))
 
     def last_zero(self, now):
         """Tick of the latest predicted zero crossing (either direction) at or before `now`.

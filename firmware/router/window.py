@@ -1,6 +1,8 @@
-"""Layout of one capture window: the sums a board's capture writes into an `array('i')`.
+"""Layout of one capture window in an `array('i')`: what the router asks for (IN_*) and the
+sums the board's capture writes back.
 
-This is the contract between `board/capture.py` (producer) and the router (consumer).
+This is the contract between `board/capture.py` and the router. The inputs travel in the
+array because viper functions are only safe with up to four arguments on every port.
 All values are 31-bit safe by construction: see `host_tests/test_int_bounds.py`.
 """
 from micropython import const
@@ -15,14 +17,21 @@ SVI1 = const(6)    # Σ v[k]·i[k-1]   (current one sample earlier: phase correc
 SV1I = const(7)    # Σ v[k-1]·i[k]   (voltage one sample earlier)
 T0 = const(8)      # tick (µs, 30-bit) of the lead sample
 T1 = const(9)      # tick of the last sample
-NRISE = const(10)  # rising zero crossings of v seen
+NRISE = const(10)  # rising zero crossings of v (confirmed: the new sign held RUN samples)
 TRISE = const(11)  # interpolated tick of the first rising crossing
 NFALL = const(12)  # falling zero crossings of v seen
 TFALL = const(13)  # interpolated tick of the first falling crossing
 CLIP = const(14)   # samples at the ADC rails (0 or 4095) on either channel
 LATE = const(15)   # worst lateness of a sample against its slot, µs
-TRISE2 = const(16)  # interpolated tick of the last rising crossing (differs if NRISE > 1)
-LEN = const(17)
+NGLITCH = const(16)  # sign changes of v that reverted within RUN samples (not the mains)
+IN_N = const(17)      # in: sample pairs to accumulate
+IN_PERIOD = const(18)  # in: sample period, 1/256 µs
+IN_VMID = const(19)   # in: zero of the voltage channel (counts)
+IN_IMID = const(20)   # in: zero of the current channel (counts)
+IN_START = const(21)  # in: tick of the first (lead) sample; if already past, start at once
+LEN = const(22)
+MAX_WAIT_US = const(25000)  # a start further ahead than this is a caller bug: start at once
 
 ADC_MAX = const(4095)  # 12-bit converter
 SAMPLES = const(100)   # sample pairs per window: one mains cycle (the period adapts, see mains.py)
+RUN = const(8)         # samples a new sign must hold to be a zero crossing (1.6 ms at 50 Hz)

@@ -46,7 +46,7 @@ def run(scenario, seconds, calib=None, skip=2.0, fire_delay=-1, events=None):
                              "t_heater": tr["p_heater"], "t_hz": b.world.state.hz,
                              "locked": rt.sync.locked, "firing": rt.firing})
             s0 = s1
-        b.between_windows()
+        b.between_windows(rt.next_start())
     return {"rows": rows, "zc": zc}
 
 

@@ -3,8 +3,9 @@
 The clock is virtual (integer µs). It advances the way the device's would: each
 `ticks_us()` call in the capture's busy-wait costs `spin_us`, each ADC conversion `adc_us`
 (so V and I of a pair are `adc_us` apart, as on the chip), and between windows the router's
-own work, asyncio tasks and garbage collection take `window_gap_ms` (+ `gc_ms` every
-`gc_every` windows). Firing goes through the same pulse-train builder as the ESP32 and
+own work takes `process_ms` before it fires, then asyncio tasks and garbage collection take
+`window_gap_ms` (+ `gc_ms` every `gc_every` windows) before the router asks for its next
+window. Firing goes through the same pulse-train builder as the ESP32 and
 starts `rmt_latency_us` after the call, while the firmware assumes config.RMT_LATENCY_US.
 
 `speed` paces the virtual clock against the wall clock (1 = real time, 10 = ten times
@@ -14,7 +15,7 @@ import time
 from board import config
 from board import firing
 from board.capture import capture as _capture
-from router.ticks import MASK
+from router.ticks import MASK, tdiff
 from .world import World
 from .frontend import AdcChannel
 from .rng import Rng
@@ -55,7 +56,8 @@ class SimBoard:
         tm = scenario.timing
         self.spin_us = _t(tm, "spin_us", 3)
         self.adc_us = _t(tm, "adc_us", config.V_TO_I_SKEW_US)
-        self.gap_ms = _t(tm, "window_gap_ms", [2.5, 4.0])
+        self.process_ms = _t(tm, "process_ms", [1.5, 3.0])
+        self.gap_ms = _t(tm, "window_gap_ms", [1.5, 3.0])
         self.gc_ms = _t(tm, "gc_ms", 2.0)
         self.gc_every = _t(tm, "gc_every", 4)
         self.rmt_latency_us = _t(tm, "rmt_latency_us", 35)
@@ -95,12 +97,16 @@ class SimBoard:
         self.now += self.adc_us
         return r
 
-    def capture(self, acc, n, period_q8, v_mid, i_mid):
+    def capture(self, acc):
         st = self.world.state
         self._stall = st.stall_us
         self._samples = 0
         self.adc_i.bias_mv = self.bias_i_mv + st.bias_i_mv
-        return _capture(self._read_v, self._read_i, self._ticks, acc, n, period_q8, v_mid, i_mid)
+        n = _capture(self._read_v, self._read_i, self._ticks, acc)
+        # The router's own work after a window (measure, control) before it fires.
+        lo, hi = self.process_ms
+        self.now += int(self.rng.uniform(lo, hi) * 1000)
+        return n
 
     # --- outputs ------------------------------------------------------------------------------
     def fire(self, t_zc, half_q8, delays, count):
@@ -136,7 +142,7 @@ class SimBoard:
 
     # --- time between windows -------------------------------------------------------------
     def gap_us(self):
-        """Modelled time the ESP32 spends between two capture windows."""
+        """Modelled time the asyncio tasks and the garbage collector take between windows."""
         lo, hi = self.gap_ms
         ms = self.rng.uniform(lo, hi) + self.world.state.gap_ms
         self.windows += 1
@@ -154,8 +160,13 @@ class SimBoard:
         ahead = (self.now - self.boot_us) / self.speed - (wall - self._wall0)
         return int(ahead // 1000) if ahead > 1000 else 0
 
-    def between_windows(self):
+    def between_windows(self, next_start):
+        """The other tasks run; the device then sleeps until shortly before `next_start` (the
+        tick the router wants its next window at). Returns milliseconds for the host to sleep."""
         self.now += self.gap_us()
+        ahead = tdiff(next_start, self.now & MASK)
+        if ahead > 2 * self.spin_us:
+            self.now += ahead - 2 * self.spin_us
         self.world.advance_to(float(self.now))
         return self.pause_ms()
 
@@ -167,9 +178,9 @@ class SimBoard:
     def seconds(self):
         return (self.now - self.boot_us) / 1e6
 
-    def run_until(self, seconds, step):
-        """Drive `step()` (one router window) until the virtual clock reaches `seconds`."""
+    def run_until(self, seconds, rt):
+        """Drive the router's window loop until the virtual clock reaches `seconds`."""
         end = self.boot_us + int(seconds * 1e6)
         while self.now < end:
-            step()
-            self.between_windows()
+            rt.step()
+            self.between_windows(rt.next_start())

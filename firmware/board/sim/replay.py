@@ -9,7 +9,7 @@ from array import array
 from board import config
 from board import firing
 from board.capture import capture as _capture
-from router.ticks import MASK
+from router.ticks import MASK, tdiff
 from .clock import START_US
 
 
@@ -58,8 +58,8 @@ class ReplayBoard:
         self.now += self.adc_us
         return r
 
-    def capture(self, acc, n, period_q8, v_mid, i_mid):
-        return _capture(self._read_v, self._read_i, self._ticks, acc, n, period_q8, v_mid, i_mid)
+    def capture(self, acc):
+        return _capture(self._read_v, self._read_i, self._ticks, acc)
 
     def fire(self, t_zc, half_q8, delays, count):
         k = firing.build(self.train, self.ticks_us(), t_zc, half_q8, delays, count,
@@ -83,6 +83,9 @@ class ReplayBoard:
     def wdt_feed(self):
         pass
 
-    def between_windows(self):
+    def between_windows(self, next_start):
         self.now += self.gap
+        ahead = tdiff(next_start, self.now & MASK)
+        if ahead > 0:
+            self.now += ahead
         return 0

@@ -55,6 +55,7 @@ from board.config import (PIN_V, PIN_I, PIN_SSR, PIN_RELAY, PIN_PULSE, PIN_ONEWI
                           RMT_LATENCY_US)
 from board import firing
 from board.capture import capture as _capture
+from router.ticks import tdiff
 
 MAX_HALVES = const(16)        # half-cycles per train at most (32 durations, 16 RMT symbols)
 _SEL_MASK = const(0x1FF)      # GPIO_FUNCn_OUT_SEL_CFG: output signal index
@@ -77,10 +78,11 @@ class Esp32Board:
 
     NAME = "esp32"
     WDT_TIMEOUT_MS = 8000         # as SimBoard: a hung loop reboots the board
-    RMT_POOL = 5                  # trains span <= ~75 ms, windows come every >= ~20 ms
+    RMT_POOL = 5                  # a train spans <= ~70 ms, windows are >= ~23 ms apart
     GC_EVERY = 4                  # windows between explicit collections (~2 ms each)
     S0_FILTER_NS = 12000          # PCNT glitch filter (the hardware maximum is ~12.8 µs)
     DS18B20_CONVERSION_MS = 750   # 12-bit conversion time
+    WAKE_MARGIN_US = 2000         # asyncio wakes up late by up to ~1 ms; GC may run first
 
     def __init__(self, classic=None, pool=None, data_dir="/data"):
         # `classic`: the original ESP32 (auto-detected); only there is the GPIO matrix
@@ -195,16 +197,17 @@ class Esp32Board:
 
     def _uptime(self):
         now = self.ticks_ms()
-        self._up_ms += time.ticks_diff(now, self._last_ms)
+        self._up_ms += tdiff(now, self._last_ms)
         self._last_ms = now
         if self._up_ms >= 1000:
             self._up_s += self._up_ms // 1000
             self._up_ms %= 1000
 
     # --- acquisition --------------------------------------------------------------------------
-    def capture(self, acc, n, period_q8, v_mid, i_mid):
-        return _capture(self._read_v, self._read_i, self.ticks_us, acc, n, period_q8,
-                        v_mid, i_mid)
+    def capture(self, acc):
+        """One window (its inputs in acc[IN_*], see router/window.py): the shared viper loop
+        on the ADC1 pins, busy-waiting on the µs clock until the requested start."""
+        return _capture(self._read_v, self._read_i, self.ticks_us, acc)
 
     # --- outputs ------------------------------------------------------------------------------
     def _idle(self):
@@ -282,7 +285,7 @@ class Esp32Board:
             return None
         now = self.ticks_ms()
         started = self._conv_ms
-        if started is not None and time.ticks_diff(now, started) < self.DS18B20_CONVERSION_MS:
+        if started is not None and tdiff(now, started) < self.DS18B20_CONVERSION_MS:
             return self._temp
         if started is not None:
             try:
@@ -301,14 +304,19 @@ class Esp32Board:
         self._wdt.feed()
 
     # --- time between windows -----------------------------------------------------------------
-    def between_windows(self):
-        """Called after each window, before yielding to asyncio. Collects garbage here, every
-        GC_EVERY windows, while the RMT holds several half-cycles, so GC pauses are short
-        (little garbage each time) and never fall inside a capture. Returns the ms the
-        loop should sleep: 0 (the next window starts as soon as the other tasks yield)."""
+    def between_windows(self, next_start=None):
+        """Called after each window. Collects garbage here, every GC_EVERY windows, while
+        the RMT holds the next half-cycles, so GC pauses are short (little garbage each
+        time) and never fall inside a capture. Returns the milliseconds the loop may sleep
+        (other asyncio tasks run meanwhile) and still wake up before `next_start`, the tick
+        the router wants its next window at; the capture busy-waits the rest. 0 without
+        `next_start`."""
         self._windows += 1
         if self._windows >= self.GC_EVERY:
             self._windows = 0
             gc.collect()
         self._uptime()
-        return 0
+        if next_start is None:
+            return 0
+        ahead = tdiff(next_start, self.ticks_us()) - self.WAKE_MARGIN_US
+        return ahead // 1000 if ahead > 0 else 0

@@ -83,7 +83,8 @@ class RMT:
     def _busy(self):
         if not self.enabled or self.n == 0 or self.cut is not None:
             return False
-        return _diff(RMT.now(), self.start) < self.total
+        dt = _diff(RMT.now(), self.start)     # < 0 while the start latency runs
+        return -RMT.latency_us <= dt < self.total
 
     def wait_done(self, *, timeout=0):
         busy = self._busy()

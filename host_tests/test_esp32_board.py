@@ -531,3 +531,35 @@ def test_compiles_for_the_esp32(tmp_path):
     assert p.returncode == 0, p.stderr
     data = out.read_bytes()
     assert data[:1] == b"M" and len(data) > 1000
+
+
+# --- docs/hardware.md states config.py's numbers -------------------------------------------------
+def _doc():
+    with open(os.path.join(ROOT, "docs", "hardware.md"), encoding="utf-8") as f:
+        return f.read()
+
+
+def _table_rows(text):
+    import re
+    return re.findall(r"^\| `([A-Z_]+)` \| ([^|]+) \|", text, re.M)
+
+
+def test_hardware_doc_pin_table_is_config():
+    import re
+    doc = _doc()
+    pins = {name: int(v.strip()[4:]) for name, v in _table_rows(doc) if name.startswith("PIN_")}
+    assert pins == {n: getattr(config, n) for n in dir(config) if n.startswith("PIN_")}
+    # every GPIO the text mentions is one of them
+    assert {int(g) for g in re.findall(r"GPIO(\d+)", doc)} == set(pins.values())
+
+
+def test_hardware_doc_numbers_are_config():
+    import re
+    doc = _doc()
+    stated = [(n, v) for n, v in _table_rows(doc) if not n.startswith("PIN_")]
+    stated += re.findall(r"`([A-Z_]+)` =\s*([0-9.]+)", doc)
+    names = {n for n, _ in stated}
+    assert {"V_CALIB", "I_CALIB", "P_CALIB", "MID", "BIAS_MV", "MIN_DELAY_US",
+            "GATE_GUARD_US", "RMT_LATENCY_US"} <= names
+    for name, value in stated:
+        assert float(value) == pytest.approx(getattr(config, name), rel=1e-3), name

@@ -15,11 +15,12 @@ The hot path (capture, fire) allocates nothing: bound methods are cached once, t
 lists are preallocated, and each RMT item buffer is grown once at start-up.
 
 RMT fail-safe. Only the RMT drives the SSR gate. Every train ends low, idle level is low,
-trains are short (a few half-cycles, far below the 64-symbol channel memory and the
-300 ms that ESP-IDF < 5.5.2 cannot stop on the ESP32), so when the software stops
-refreshing them the heater goes off by itself. A stalled loop also stops feeding the
-machine.WDT, which reboots the board; a rebooting or soft-reset board releases the RMT
-channels, whose teardown disables the pin's output.
+trains are short (a few half-cycles: within one 64-symbol channel memory, so they play
+without refill interrupts, and far below the 300 ms beyond which stopping one panics the
+ESP32 with ESP-IDF < 5.5.2), so when the software stops refreshing them the heater goes
+off by itself. A stalled loop also stops feeding the machine.WDT, which reboots the
+board; a soft reset releases the RMT channels, whose teardown disables the pin's output,
+and during a hard reset the gate's pull-down (docs/hardware.md) holds the SSR off.
 
 Never block the loop. What esp32.RMT offers in MicroPython v1.27/v1.28
 (ports/esp32/esp32_rmt.c, docs/library/esp32.rst):

@@ -7,7 +7,9 @@ import sys
 import asyncio
 from router.measure import Measure
 from router.mains import MainsSync
+from router.params import Params
 from realtime import Realtime
+from store import Store
 
 
 def _args(argv):
@@ -32,19 +34,22 @@ def make_board(opts):
     return SimBoard(opts["scenario"], speed=speed if speed > 0 else None, data_dir=opts["data"])
 
 
-def make_router(board):
+def make_router(board, store=None):
     from board import config as c
-    measure = Measure(c.MID, c.MID_SPAN, c.MID_TOLERANCE, c.V_CALIB, c.P_CALIB, 17, 0)
-    return Realtime(board, measure, MainsSync())
+    params = Params({"V_CALIB": c.V_CALIB, "P_CALIB": c.P_CALIB, "PHASE_CALIB": c.PHASE_CALIB},
+                    store)
+    measure = Measure(c.MID, c.MID_SPAN, c.MID_TOLERANCE, c.V_CALIB, c.P_CALIB, c.PHASE_CALIB, 0)
+    return Realtime(board, measure, MainsSync(), params, store)
 
 
-def status_line(r, clock):
-    return "%s V=%6.1fV I=%6.3fA P=%+7.1fW S=%7.1fVA cos=%+.3f f=%6.3fHz status=%s samples=%d/s" % (
-        clock, r.vrms, r.irms, r.p, r.s, r.cosphi, r.hz, "{:08b}".format(r.status), r.samples)
+def status_line(r, sm, clock):
+    return ("%s V=%6.1fV I=%6.3fA P=%+7.1fW S=%7.1fVA cos=%+.3f f=%6.3fHz routed=%6.1fW "
+            "status=%s samples=%d/s") % (clock, r.vrms, r.irms, r.p, r.s, r.cosphi, r.hz,
+                                         sm.routed, "{:08b}".format(sm.status), r.samples)
 
 
 def sim_clock(board):
-    s = int(board.scenario.start_h * 3600 + board.seconds())
+    s = int(board.local_time())
     return "%02d:%02d:%02d" % ((s // 3600) % 24, (s // 60) % 60, s % 60)
 
 
@@ -52,7 +57,7 @@ async def router_task(rt, board, seconds):
     while True:
         if rt.step():
             r = rt.summary()
-            print(status_line(r, sim_clock(board) if board.NAME == "sim" else ""))
+            print(status_line(r, rt.sum, sim_clock(board) if board.NAME == "sim" else ""))
             if seconds and board.seconds() >= seconds:
                 return
         await asyncio.sleep_ms(board.between_windows(rt.next_start()))
@@ -61,7 +66,7 @@ async def router_task(rt, board, seconds):
 def main(argv):
     opts = _args(argv)
     board = make_board(opts)
-    rt = make_router(board)
+    rt = make_router(board, Store(board.data_dir))
     asyncio.run(router_task(rt, board, float(opts["seconds"])))
 
 

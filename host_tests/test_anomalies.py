@@ -9,9 +9,9 @@ from test_measurement import scenario
 ANALOG, RATE, SPURIOUS, LOST = 16, 32, 64, 128
 
 
-def rows(sc, seconds, fire_delay=-1):
-    code = "import simrun\nsimrun.report(simrun.run(%s, %r, fire_delay=%d, skip=1))" % (
-        json.dumps(sc).replace("null", "None"), seconds, fire_delay)
+def rows(sc, seconds, ssr_mode=0):
+    code = "import simrun\nsimrun.report(simrun.run(%s, %r, ssr_mode=%d, skip=1))" % (
+        json.dumps(sc).replace("null", "None"), seconds, ssr_mode)
     return run_mp(code)["rows"]
 
 
@@ -66,7 +66,7 @@ def test_voltage_glitch_sets_bit_6():
 
 def test_mains_loss_sets_bit_7_and_stops_firing_then_recovers():
     sc = scenario(base_w=300, events=[{"at": 4, "for": 3, "mains": "off"}])
-    rs = rows(sc, 11, fire_delay=3000)
+    rs = rows(sc, 11, ssr_mode=1)   # FORCE: fire every half-cycle
     assert_only_during(rs, LOST, 4, 7.5)
     for r in rs:
         if 4.5 < r["t"] <= 7:
@@ -84,7 +84,7 @@ from board.sim.board import SimBoard
 import main
 b = SimBoard(%s)
 rt = main.make_router(b)
-rt.fire_delay_us = 2000
+rt.set_ssr_mode(1)   # FORCE
 while b.seconds() < 3:
     rt.step()
     b.between_windows(rt.next_start())

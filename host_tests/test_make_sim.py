@@ -6,7 +6,8 @@ import time
 from conftest import ROOT
 
 LINE = re.compile(r"^(\d\d:\d\d:\d\d) V=\s*([\d.]+)V I=\s*([\d.]+)A P=\s*([+-][\d.]+)W "
-                  r"S=\s*([\d.]+)VA cos=([+-][\d.]+) f=\s*([\d.]+)Hz status=([01]{8}) samples=(\d+)/s$")
+                  r"S=\s*([\d.]+)VA cos=([+-][\d.]+) f=\s*([\d.]+)Hz routed=\s*([\d.]+)W status=([01]{8}) "
+                  r"samples=(\d+)/s$")
 
 
 def make_sim(*args, timeout=120):
@@ -30,17 +31,24 @@ def test_make_sim_prints_plausible_live_values_within_15_s_in_real_time():
     lines, first, wall = make_sim("SECONDS=4")
     assert first is not None and first < 15
     assert len(lines) >= 3
-    for clock, v, i, p, s, cos, f, status, samples in lines:
+    for clock, v, i, p, s, cos, f, routed, status, samples in lines[1:]:
         assert 225 < float(v) < 240 and abs(float(f) - 50) < 0.05
-        assert status == "00000000" and 2600 < int(samples) < 3400
-        assert abs(float(p)) > 500       # sunny noon: exporting
+        assert 2600 < int(samples) < 3400
+        # Sunny noon, ~2.2 kW of surplus: the 2 kW heater takes all it can, the rest is exported.
+        assert float(routed) > 1950 and float(p) < -100
+        assert status == "00001011"      # routing, at 100 %, exporting
     assert wall >= 3.5                   # SPEED=1 is paced to the wall clock
 
 
 def test_make_sim_values_move_when_the_scenario_switches_a_load():
-    # clear_day switches a 2 kW kettle on at t = 20 s.
-    lines, _, _ = make_sim("SPEED=0", "SECONDS=26")
+    # clear_day switches a 2 kW kettle on at t = 20 s: the router gives up what the kettle
+    # takes from the surplus, and the grid goes back to its import target.
+    lines, _, _ = make_sim("SPEED=0", "SECONDS=30")
     p = [float(x[3]) for x in lines]
-    before = sum(p[12:18]) / 6
-    after = sum(p[-4:]) / 4
-    assert 1900 < after - before < 2150, (before, after)
+    routed = [float(x[7]) for x in lines]
+    before = sum(routed[12:18]) / 6
+    surplus = before - sum(p[12:18]) / 6
+    after = sum(routed[-4:]) / 4
+    assert before > 1950
+    assert abs(after - (surplus - 2000 - 10)) < 40, (surplus, after)
+    assert all(abs(x - 10) < 10 for x in p[-4:]), p[-4:]

@@ -34,6 +34,7 @@ I_MV_PER_AMP = 1000 * BURDEN_OHM / CT_RATIO    # 16.5 mV/A: 60 A peak = 1.0 V
 V_CALIB = ADC_MV_PER_LSB / V_MV_PER_VOLT             # volts per count, ~0.309
 I_CALIB = ADC_MV_PER_LSB / I_MV_PER_AMP              # amps per count, ~0.0488
 P_CALIB = V_CALIB * I_CALIB                          # VA per count², ~0.0151
+PHASE_CALIB = 17   # 16 = no shift; +1 (12.5 µs) compensates I being read one conversion after V
 
 # --- Sampling and firing.
 SAMPLE_HZ = const(5000)      # nominal pair rate; the period follows the mains (100 per cycle)

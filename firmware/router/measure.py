@@ -82,7 +82,14 @@ class Measure:
         self.count = 0
         self.present = False
         self.p_cw = 0
+        self.var_v = 0
         self.calibrate(v_calib, p_calib, phase_calib, p_offset)
+
+    def restart(self):
+        """Forget the tracked zeros and the windows not yet reported."""
+        self.v_mid = self.i_mid = self.mid
+        self.v_mid_q8 = self.i_mid_q8 = self.mid << 8
+        self.count = 0
 
     def calibrate(self, v_calib, p_calib, phase_calib, p_offset):
         """Apply calibration parameters (live: takes effect at the next window)."""
@@ -109,6 +116,7 @@ class Measure:
             cov -= (_clamp(mean_q4(acc[SVI1], n) - svi, D_MAX) * pc) >> 4
         p = mulq(cov, self.kp_m, self.kp_e) - self.off_cw
         self.p_cw = p
+        self.var_v = var_v
         self.present = var_v >= self.vmin_q4
 
         flags = 0

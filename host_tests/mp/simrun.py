@@ -8,14 +8,14 @@ from router.window import NRISE, TRISE
 import main
 
 
-def run(scenario, seconds, calib=None, skip=2.0, fire_delay=-1, events=None):
+def run(scenario, seconds, calib=None, skip=2.0, ssr_mode=9):
     """Returns {"rows": [per-second report vs truth], "zc": [count, Σerr, Σerr², max |err|]}
     where err is each window's rising zero-crossing instant minus the true one, in µs."""
     b = SimBoard(scenario)
     rt = main.make_router(b)
     if calib:
         rt.measure.calibrate(*calib)
-    rt.fire_delay_us = fire_delay
+    rt.set_ssr_mode(ssr_mode)
     rows = []
     zc = [0, 0.0, 0.0, 0.0]
     s0 = None
@@ -44,7 +44,9 @@ def run(scenario, seconds, calib=None, skip=2.0, fire_delay=-1, events=None):
                              "samples": r.samples, "windows": r.windows,
                              "t_vrms": tr["vrms"], "t_irms": tr["irms"], "t_p": tr["p"],
                              "t_heater": tr["p_heater"], "t_hz": b.world.state.hz,
-                             "locked": rt.sync.locked, "firing": rt.firing})
+                             "locked": rt.sync.locked, "firing": rt.firing,
+                             "routed": rt.sum.routed, "st": rt.sum.status,
+                             "absent": rt.sum.load_absent, "relay": rt.sum.relay_on})
             s0 = s1
         b.between_windows(rt.next_start())
     return {"rows": rows, "zc": zc}

@@ -56,6 +56,7 @@ class SimBoard:
         tm = scenario.timing
         self.spin_us = _t(tm, "spin_us", 3)
         self.adc_us = _t(tm, "adc_us", config.V_TO_I_SKEW_US)
+        self.I_SKEW_US = config.V_TO_I_SKEW_US   # what the firmware assumes (as on the chip)
         self.process_ms = _t(tm, "process_ms", [1.5, 3.0])
         self.gap_ms = _t(tm, "window_gap_ms", [1.5, 3.0])
         self.gc_ms = _t(tm, "gc_ms", 2.0)
@@ -176,7 +177,15 @@ class SimBoard:
         return self.world.truth.snapshot()
 
     def seconds(self):
+        """Seconds since boot."""
         return (self.now - self.boot_us) / 1e6
+
+    def local_time(self):
+        """Seconds since local midnight of the scenario's first day."""
+        return self.scenario.start_h * 3600 + self.seconds()
+
+    def local_day(self):
+        return int(self.local_time() // 86400)
 
     def run_until(self, seconds, rt):
         """Drive the router's window loop until the virtual clock reaches `seconds`."""

@@ -15,6 +15,7 @@ from .clock import START_US
 
 class ReplayBoard:
     NAME = "replay"
+    I_SKEW_US = config.V_TO_I_SKEW_US
 
     def __init__(self, hz=50, v_peak=1000, i_peak=500, phase_deg=0.0, v_mid=config.MID,
                  i_mid=config.MID, spin_us=3, adc_us=config.V_TO_I_SKEW_US, gap_us=3500,
@@ -36,6 +37,7 @@ class ReplayBoard:
         self.adc_us = adc_us
         self.gap = gap_us
         self.now = start_us
+        self.boot_us = start_us
         self.train = [0] * 64
         self.trains = 0
         self.last_train = 0
@@ -82,6 +84,12 @@ class ReplayBoard:
 
     def wdt_feed(self):
         pass
+
+    def seconds(self):
+        return (self.now - self.boot_us) / 1e6
+
+    def local_day(self):
+        return 0
 
     def between_windows(self, next_start):
         self.now += self.gap

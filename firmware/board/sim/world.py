@@ -61,6 +61,7 @@ class World:
         self.tank_c = scenario.heater_t0
         self.thermostat_closed = self.tank_c < scenario.heater_t_max
         self.pv_pulses = 0        # pulse meter count on PV production
+        self.on_half_cycle = None  # hook(world, p_grid, p_heater, p_surplus) for benchmarks
         self._pv_wh_acc = 0.0
         # First zero crossing a random fraction of a cycle before start (rising edge).
         f = scenario.hz_at(0)
@@ -146,6 +147,9 @@ class World:
         tr.v2 += v2 * dt
         tr.i2 += self._irms2(p_res + p_relay, p_heater, cs) * dt
         tr.half_cycles += 1
+        if self.on_half_cycle:
+            # surplus: PV minus house loads (relay load included), what routing may take
+            self.on_half_cycle(self, p_grid, p_heater, -(p_res + p_relay + p_fixed))
         # Pulse meter on PV production.
         self._pv_wh_acc += self.p_pv * dt / 3600
         cal = self.sc.pulse_wh

@@ -1,0 +1,210 @@
+"""Regulation: from each window's grid power, the power to route into the resistor next.
+
+Every window spans two whole half-cycles fired under the previous command, so the window
+shows exactly what that command did: surplus = routed - grid (W, PV minus house loads).
+The law is in physical units and velocity form:
+
+    next = routed + k (P_MARGIN - grid) + trend          clamped to [0, full power]
+
+- k = GAIN_P / 8 (EcoPV's default 8 gives k = 1: the whole measured error is corrected in
+  one window, i.e. deadbeat; smaller is softer, above 16 would oscillate and acts as 16).
+  Being in velocity form, it integrates by itself: no steady error, no wind-up in either
+  direction (the clamp is the state).
+- trend = GAIN_I / 45 x the surplus slope x the time until the next firings, limited to
+  ±TREND_MAX_W and only when two successive slopes agree: it follows PV ramps (clouds)
+  without reacting to a single load step. EcoPV's default 45 gives the nominal anticipation.
+- E_RESERVE keeps EcoPV's meaning: that many joules of export beyond the target before
+  routing starts, a dead band against noise.
+- Full power is P_RESISTANCE x (V/230)², from the window's own voltage.
+- The load is declared absent (thermostat open) when the grid stops answering large
+  command changes; while routing at 100 % for long, a one-window probe checks it. Absent
+  load: the SSR stays commanded (the heater restarts as soon as the thermostat closes) but
+  no routed power or energy is counted.
+
+Integers only: it runs every window (ESP32 floats allocate).
+"""
+from micropython import const
+from router.fixed import to_q, mulq
+from router import phase
+
+STOP = const(0)
+FORCE = const(1)
+AUTO = const(9)
+MODES = (STOP, FORCE, AUTO)
+
+TREND_MAX_W = const(60)
+LEAD_US = const(30000)        # from a window's centre to the middle of the firings it sets
+STEP_MIN_PCT = const(30)      # command changes this large (% of full) test the load
+PROBE_AFTER_US = const(60000000)  # at 100 % this long: probe the load once
+MAX_DT_US = const(200000)
+
+
+class Controller:
+    def __init__(self):
+        self.ssr_mode = AUTO
+        self.frac = 0            # command for the next half-cycles, 1/65536 of full power
+        self.reserve = 0         # mJ of export beyond the target while not routing
+        self.s_prev = 0          # previous surplus estimate (W)
+        self.ds_prev = 0
+        self.grid_prev = 0
+        self.r_prev = 0
+        self.have_prev = False
+        self.absent = False      # the resistor draws nothing (thermostat open)
+        self.absent_votes = 0
+        self.full_us = 0         # time spent at 100 % since the load was last tested
+        self.probing = False
+        self.routed = 0          # W actually routed during the last window (estimate)
+        self.p_full = 0          # W at full conduction at the last window's voltage
+        self.delay = -1          # µs after each zero, -1: no firing
+        self.d_min = self.d_max = self.d_sum = self.d_n = 0
+
+    def configure(self, p_resistance, p_margin, gain_p, gain_i, e_reserve, v_calib):
+        """Parameters, applied at once (not hot: may use floats)."""
+        self.margin = int(p_margin)
+        k = int(gain_p) * 32
+        self.k_q8 = 512 if k > 512 else k
+        self.trend_q8 = int(gain_i) * 256 // 45
+        self.reserve_mj = int(e_reserve) * 1000
+        self.kf_m, self.kf_e = to_q(p_resistance * v_calib * v_calib / (16 * 230 * 230))
+
+    def set_mode(self, mode):
+        if mode not in MODES:
+            raise ValueError("SSR mode must be 0 (STOP), 1 (FORCE) or 9 (AUTO)")
+        self.ssr_mode = mode
+        self.reset()
+
+    def reset(self):
+        """Start regulating afresh (mode change, mains resync, restart); counters are elsewhere."""
+        self.frac = 0
+        self.reserve = 0
+        self.have_prev = False
+        self.full_us = 0
+        self.probing = False
+        self.delay = -1
+
+    def window(self, grid_cw, var_v_q4, dt_us, half_us):
+        """One window: returns the firing delay for the next half-cycles (-1: no firing).
+        Hot path: integers only."""
+        p_full = mulq(var_v_q4, self.kf_m, self.kf_e)
+        self.p_full = p_full
+        grid = (grid_cw + 50) // 100
+        if dt_us > MAX_DT_US:
+            dt_us = MAX_DT_US
+        r_win = (self.frac * p_full) >> 16        # what the last command delivered (model)
+        mode = self.ssr_mode
+        if mode == STOP or p_full <= 0:
+            self.frac = 0
+            self.routed = 0
+            self.delay = -1
+            return -1
+        if mode == FORCE:
+            self._check_load(r_win, grid, p_full)
+            self.frac = 65536
+            self.routed = 0 if self.absent else r_win
+            self.delay = 0
+            self.have_prev = False
+            return 0
+        # --- AUTO
+        self.routed = 0 if self.absent else r_win
+        if self.probing:
+            # The last window ran with the SSR off: compare with the full-power one before.
+            self.probing = False
+            self._vote(self.grid_prev - grid, self.r_prev)
+            self.reserve = self.reserve_mj
+            self.have_prev = False
+        elif self.have_prev:
+            self._check_load(r_win, grid, p_full)
+        s = (0 if self.absent else r_win) - grid
+        err = self.margin - grid
+        target = r_win + ((self.k_q8 * _clamp(err, 30000)) >> 8)
+        # Trend: two successive surplus slopes of the same sign (a ramp, not a step).
+        trend = 0
+        if self.have_prev:
+            ds = _clamp(s - self.s_prev, 5000)
+            dp = self.ds_prev
+            if (ds > 0 and dp > 0) or (ds < 0 and dp < 0):
+                m = ds if (ds < dp if ds > 0 else ds > dp) else dp
+                trend = _clamp((m * (LEAD_US // 100)) // (dt_us // 100 + 1), TREND_MAX_W)
+                trend = (trend * self.trend_q8) >> 8
+            self.ds_prev = ds
+        else:
+            self.ds_prev = 0
+        target += trend
+        # E_RESERVE: while not routing, start only after that much export beyond the target.
+        if r_win <= 0:
+            self.reserve += err * (dt_us // 1000)
+            if self.reserve < 0:
+                self.reserve = 0
+            if self.reserve < self.reserve_mj:
+                target = 0
+            elif self.reserve > self.reserve_mj:
+                self.reserve = self.reserve_mj
+        if target <= 0:
+            frac = 0
+        elif target >= p_full:
+            frac = 65536
+        else:
+            frac = (target << 16) // p_full
+        # At 100 % for long: probe (one window with the SSR off) to check the load is there.
+        if frac == 65536:
+            self.full_us += dt_us
+            if self.full_us >= PROBE_AFTER_US:
+                self.full_us = 0
+                self.probing = True
+                self.r_prev = r_win
+                frac = 0
+        else:
+            self.full_us = 0
+        self.s_prev = s
+        self.grid_prev = grid
+        self.r_prev = r_win
+        self.have_prev = True
+        self.frac = frac
+        if frac == 0:
+            self.delay = -1
+            return -1
+        d = phase.delay_us(frac, half_us)
+        self.delay = d
+        if self.d_n == 0 or d < self.d_min:
+            self.d_min = d
+        if d > self.d_max:
+            self.d_max = d
+        self.d_sum += d
+        self.d_n += 1
+        return d
+
+    def _check_load(self, r_win, grid, p_full):
+        dr = r_win - self.r_prev
+        if dr * 100 >= STEP_MIN_PCT * p_full or -dr * 100 >= STEP_MIN_PCT * p_full:
+            self._vote(grid - self.grid_prev, dr)
+            self.full_us = 0
+
+    def _vote(self, dg, dr):
+        # The grid should move by what the command moved (ratio ~1); ~0 means no load.
+        if dr == 0:
+            return
+        rho = (dg * 256) // dr
+        if rho < 77:
+            self.absent_votes += 1
+            if self.absent_votes >= 2:
+                self.absent = True
+        elif rho > 154:
+            self.absent_votes = 0
+            self.absent = False
+
+    def delay_stats(self):
+        """(min, avg, max) firing delay in µs since the last call, or None if not regulating."""
+        n = self.d_n
+        r = None
+        if n and self.ssr_mode == AUTO:
+            r = (self.d_min, self.d_sum // n, self.d_max)
+        self.d_min = self.d_max = self.d_sum = self.d_n = 0
+        return r
+
+
+def _clamp(x, lim):
+    if x > lim:
+        return lim
+    if x < -lim:
+        return -lim
+    return x

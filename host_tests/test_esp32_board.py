@@ -486,7 +486,7 @@ b.ticks_us = stick
 clock[0] = 1_000_000
 from main import make_router
 rt = make_router(b)
-rt.fire_delay_us = 4000
+rt.set_ssr_mode(1)                          # FORCE: fire every half-cycle
 sleeps = []
 def run(n):
     for _ in range(n):

@@ -52,7 +52,7 @@ import machine
 import esp32
 from machine import Pin, ADC
 from micropython import const
-from board.config import (PIN_V, PIN_I, PIN_SSR, PIN_RELAY, PIN_PULSE, PIN_ONEWIRE,
+from board.config import (V_TO_I_SKEW_US, PIN_V, PIN_I, PIN_SSR, PIN_RELAY, PIN_PULSE, PIN_ONEWIRE,
                           RMT_LATENCY_US)
 from board import firing
 from board.capture import capture as _capture
@@ -78,6 +78,7 @@ class Esp32Board:
     """
 
     NAME = "esp32"
+    I_SKEW_US = V_TO_I_SKEW_US   # I is read one conversion after V
     WDT_TIMEOUT_MS = 8000         # as SimBoard: a hung loop reboots the board
     RMT_POOL = 5                  # a train spans <= ~70 ms, windows are >= ~23 ms apart
     GC_EVERY = 4                  # windows between explicit collections (~2 ms each)
@@ -192,6 +193,13 @@ class Esp32Board:
             self._rom = roms[0]
 
     # --- clock --------------------------------------------------------------------------------
+    def local_time(self):
+        """Seconds since midnight (UTC from the RTC until the time service sets local time)."""
+        return time.time() % 86400
+
+    def local_day(self):
+        return time.time() // 86400
+
     def seconds(self):
         self._uptime()
         return self._up_s + self._up_ms / 1000

@@ -26,9 +26,10 @@ sim: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-## make bench: benchmark tables (real-time cost on the MicroPython unix port)
+## make bench: benchmark tables (real-time cost, regulation vs EcoPV / Mk2 / oracle)
 bench: $(STAMP)
 	$(BIN)/python bench/realtime_cost.py
+	$(BIN)/python bench/regulation.py
 
 ## make lock: re-pin the dev tools after changing pyproject.toml
 lock:

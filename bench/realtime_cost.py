@@ -118,13 +118,14 @@ def glue(rt):
 
 
 def locked_router():
-    rt = make_router(ReplayBoard(**PACING))
+    # The replayed current is exported (phase 180°): AUTO regulates, so each step runs the
+    # whole path (controller, firing angle, SSR train).
+    rt = make_router(ReplayBoard(phase_deg=180, **PACING))
     for _ in range(60):                 # lock the PLL
         rt.step()
         glue(rt)
     if not rt.sync.locked:
         raise RuntimeError("PLL did not lock on the replay board")
-    rt.fire_delay_us = 5000            # fire mid-half-cycle: step takes its firing path
     for _ in range(10):
         rt.step()
         glue(rt)

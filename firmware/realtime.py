@@ -106,7 +106,7 @@ class Realtime:
         self.t_prev = acc[T0]
         d = -1
         if s.locked:
-            d = c.window(m.p_cw, m.var_v, dt, s.period_q8 >> 9)
+            d = c.window(m.p_cw, m.p2_cw if m.p2_ok else m.p_cw, m.var_v, dt, s.period_q8 >> 9)
         elif was_locked:
             c.reset()
         if d >= 0:
@@ -138,7 +138,11 @@ class Realtime:
         if d < 0:
             return AFTER_ZERO_US
         ts = self.sync.sample_period_q8() >> 8
-        return AFTER_ZERO_US + (d - self.board.I_SKEW_US - (ts >> 1) - AFTER_ZERO_US) % ts
+        # When PHASE_CALIB blends each current sample with part of the previous one, the
+        # edge's weight moves by that part of a sample: aim that much earlier.
+        pc = self.measure.pc
+        blend = (-pc * ts) >> 4 if pc < 0 else 0
+        return AFTER_ZERO_US + (d - self.board.I_SKEW_US - (ts >> 1) - blend - AFTER_ZERO_US) % ts
 
     def next_start(self):
         """Tick at which the next window should start (for the loop to sleep until then).

@@ -13,7 +13,6 @@ import pytest
 
 from conftest import run_mp, ROOT, FIRMWARE
 from board import config
-from board.firing import LATE_OK_US
 
 MASK = (1 << 30) - 1
 LAT = config.RMT_LATENCY_US
@@ -64,8 +63,8 @@ def expected_pulses(now, t_zc, half_q8, delays):
     max(delay, MIN_DELAY_US) and holds the gate until GATE_GUARD_US before the next zero.
     A negative delay, or a firing instant at/after the gate release, fires nothing. A
     firing instant not after the RMT's first edge (now + latency) is not fired late,
-    except the first one of the train when it is due less than LATE_OK_US before that
-    edge: it fires 1 µs after the edge."""
+    except in the train's first half-cycle (the current one): that one fires at once,
+    1 µs after the edge."""
     start = now + LAT
     half = half_q8 >> 8
     pulses = []
@@ -76,7 +75,7 @@ def expected_pulses(now, t_zc, half_q8, delays):
         zc = t_zc + (j * half_q8) // 256
         on = zc + max(d, MIN_D)
         off = zc + half - GUARD
-        if not pulses and start - LATE_OK_US < on <= start:
+        if j == 0 and on <= start:
             on = start + 1
         if on <= last or off <= on:
             continue
@@ -102,13 +101,13 @@ CASES = [
     # 49.95 Hz (half = 10010.3 µs), a skipped half-cycle, a delay below MIN_DELAY_US,
     # a delay beyond the gate release (nothing to fire), six half-cycles
     (2_000_000,         2_000_000 + 1234, 10_010 * 256 + 77,    [5000, 5000, -1, 100, 9800, 3000]),
-    # the zero passed 2.5 ms ago: the first firing instant is already past, not fired late
+    # the zero passed 2.5 ms ago: the current half-cycle's instant is past: fired at once
     (3_000_000,         3_000_000 - 2500, 10_000 << 8,          [1000, 1000, 1000]),
     # a firing due at the RMT's first edge, or just before it: fired at once (1 µs low)
     (4_000_000,         4_000_000 + LAT - 1000, 10_000 << 8,    [1000, 1000]),
     (5_000_000,         5_000_000 + LAT - 1000 - 50, 10_000 << 8, [1000, 1000]),
-    # ... but not once it is LATE_OK_US late: then only the next half-cycle fires
-    (6_000_000,         6_000_000 + LAT - 1000 - LATE_OK_US, 10_000 << 8, [1000, 1000]),
+    # a half-cycle that is not the current one is never fired late
+    (6_000_000,         6_000_000 - 12_000, 10_000 << 8,        [-1, 1000, 1000]),
     # across the 30-bit tick wrap
     ((1 << 30) - 4000,  (1 << 30) - 1000, 10_000 << 8,          [4000] * 6),
 ]
@@ -144,11 +143,13 @@ def test_pulse_trains_are_exact_to_the_microsecond():
     assert results[0][1][0][2] == [3000 + 2000 - LAT, 10_000 - GUARD - 2000]
     # case 2: half-cycles 0, 1, 3 (clamped to MIN_DELAY) and 5 fire; 2 and 4 do not
     assert len(results[1][1][0][2]) == 8
-    # case 3: the first half-cycle's instant had passed: its pulse is not there
-    assert results[2][1][0][2][0] == 10_000 - 2500 + 1000 - LAT
-    # cases 4-6: fired at once when due within the latency, skipped when later than that
+    # cases 3-5: the current half-cycle's instant had passed or was due within the
+    # latency: fired at once (1 µs low)
+    assert results[2][1][0][2][:2] == [1, 10_000 - 2500 - GUARD - LAT - 1]
     assert results[3][1][0][2][0] == 1 and results[4][1][0][2][0] == 1
-    assert results[5][1][0][2] == [10_000 - LATE_OK_US, 10_000 - GUARD - 1000]
+    # case 6: half-cycle 1 (zero 2 ms ago) is past and not the current... it is skipped,
+    # half-cycle 2 fires on time
+    assert results[5][1][0][2][0] == 2 * 10_000 - 12_000 + 1000 - LAT
 
 
 def test_longest_train_is_capped_at_max_halves():

@@ -12,6 +12,7 @@ are 32 bits on the chip and array('i') values above 2**30 would be boxed when re
 import micropython
 from router.window import (N, SV, SI, SVV, SII, SVI, SVI1, SV1I, T0, T1,
                            NRISE, TRISE, NFALL, TFALL, CLIP, LATE, NGLITCH, RUN,
+                           SVI_B, SV_B, SI_B,
                            IN_N, IN_PERIOD, IN_VMID, IN_IMID, IN_START, MAX_WAIT_US)
 
 
@@ -34,6 +35,10 @@ def capture(read_v, read_i, ticks_us, acc) -> int:
     svi = 0
     svi1 = 0
     sv1i = 0
+    svi_b = 0
+    sv_b = 0
+    si_b = 0
+    half = n >> 1
     nrise = 0
     trise = 0
     nfall = 0
@@ -75,6 +80,10 @@ def capture(read_v, read_i, ticks_us, acc) -> int:
             svi += v * i
             svi1 += v * pi
             sv1i += pv * i
+            if k > half:
+                svi_b += v * i
+                sv_b += v
+                si_b += i
         # A sign change is a zero crossing only once the new sign has held RUN samples; one
         # that reverts sooner is a glitch (a spike, not the mains). The instant is
         # interpolated between the samples around zero; the gap is capped so that gap x
@@ -131,4 +140,7 @@ def capture(read_v, read_i, ticks_us, acc) -> int:
     a[int(CLIP)] = clip
     a[int(LATE)] = late
     a[int(NGLITCH)] = nglitch
+    a[int(SVI_B)] = svi_b
+    a[int(SV_B)] = sv_b
+    a[int(SI_B)] = si_b
     return n

@@ -12,17 +12,17 @@ from board.config import GATE_GUARD_US, MIN_DELAY_US
 from router.ticks import tdiff
 
 RMT_MAX = const(32767)  # longest RMT duration (ticks of 1 µs)
-# A firing this close behind `now` in the current half-cycle is fired at once: it was due
-# within the hardware's start latency, so the train being replaced could no longer fire it.
-LATE_OK_US = const(100)
 
 
 def build(out, now, t_zc, half_q8, delays, count, latency):
     """Fill `out` with the train that fires half-cycle j (zero at t_zc + j*half) at delays[j] µs
     after its zero; delays[j] < 0 skips it. `now` is the tick at which the train is handed
     to the hardware, `latency` the hardware's start delay. Returns the number of durations.
-    A half-cycle whose firing instant has passed is skipped, except the current one when
-    it is less than LATE_OK_US late: that one fires at once.
+    In the current half-cycle (j = 0), a firing instant already passed fires at once: the
+    train being replaced may not have fired it yet (its instant may still be ahead), and
+    firing now gives a power between the old and the new command, where skipping would give
+    none; on a triac already conducting the extra pulse does nothing. Later half-cycles are
+    never late.
     """
     base = tdiff(t_zc, now) - latency
     half = half_q8 >> 8
@@ -37,7 +37,7 @@ def build(out, now, t_zc, half_q8, delays, count, latency):
             zc = base + ((j * half_q8) >> 8)
             on = zc + d
             off = zc + half - GATE_GUARD_US
-            if k == 0 and pos - LATE_OK_US < on <= pos:
+            if j == 0 and on <= pos:
                 on = pos + 1
             if on > pos and off > on:
                 if on - pos > RMT_MAX:

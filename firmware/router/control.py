@@ -2,12 +2,16 @@
 
 Every window spans two whole half-cycles fired under the previous command, so the window
 shows exactly what that command did: surplus = routed - grid (W, PV minus house loads).
+When the window's last half-cycle differs from its mean by more than STEP_W, a load or PV
+step happened during the window and that half-cycle is used instead: the freshest 10 ms.
 The law is in physical units and velocity form:
 
     next = routed + k (P_MARGIN - grid) + trend          clamped to [0, full power]
 
 - k = GAIN_P / 8 (EcoPV's default 8 gives k = 1: the whole measured error is corrected in
   one window, i.e. deadbeat; smaller is softer, above 16 would oscillate and acts as 16).
+  For errors within ±NOISE_W, mostly measurement noise, k is 40 % of that: the routed power
+  then jitters half as much, while real steps are still corrected at once.
   Being in velocity form, it integrates by itself: no steady error, no wind-up in either
   direction (the clamp is the state).
 - trend = GAIN_I / 45 x the surplus slope x the time until the next firings, limited to
@@ -33,6 +37,8 @@ AUTO = const(9)
 MODES = (STOP, FORCE, AUTO)
 
 TREND_MAX_W = const(60)
+STEP_W = const(60)            # last half-cycle this far from the window mean: a step, use it
+NOISE_W = const(25)           # errors this small are mostly measurement noise: soften k
 LEAD_US = const(30000)        # from a window's centre to the middle of the firings it sets
 STEP_MIN_PCT = const(30)      # command changes this large (% of full) test the load
 PROBE_AFTER_US = const(60000000)  # at 100 % this long: probe the load once
@@ -82,15 +88,20 @@ class Controller:
         self.probing = False
         self.delay = -1
 
-    def window(self, grid_cw, var_v_q4, dt_us, half_us):
-        """One window: returns the firing delay for the next half-cycles (-1: no firing).
-        Hot path: integers only."""
+    def window(self, grid_cw, last_cw, var_v_q4, dt_us, half_us):
+        """One window (grid power over the window, and over its last half-cycle, in cW):
+        returns the firing delay for the next half-cycles (-1: no firing). Hot path: integers."""
         p_full = mulq(var_v_q4, self.kf_m, self.kf_e)
         self.p_full = p_full
         grid = (grid_cw + 50) // 100
+        last = (last_cw + 50) // 100
+        if last - grid > STEP_W or grid - last > STEP_W:
+            grid = last   # a step during the window: act on what the grid is now
         if dt_us > MAX_DT_US:
             dt_us = MAX_DT_US
-        r_win = (self.frac * p_full) >> 16        # what the last command delivered (model)
+        # (Every conversion rounds to nearest: a floor here, repeated every window, would
+        # drag the regulation off its target.)
+        r_win = (self.frac * p_full + 32768) >> 16   # what the last command delivered (model)
         mode = self.ssr_mode
         if mode == STOP or p_full <= 0:
             self.frac = 0
@@ -116,7 +127,10 @@ class Controller:
             self._check_load(r_win, grid, p_full)
         s = (0 if self.absent else r_win) - grid
         err = self.margin - grid
-        target = r_win + ((self.k_q8 * _clamp(err, 30000)) >> 8)
+        k = self.k_q8
+        if -NOISE_W <= err <= NOISE_W:
+            k = k * 2 // 5
+        target = r_win + ((k * _clamp(err, 30000) + 128) >> 8)
         # Trend: two successive surplus slopes of the same sign (a ramp, not a step).
         trend = 0
         if self.have_prev:
@@ -144,7 +158,7 @@ class Controller:
         elif target >= p_full:
             frac = 65536
         else:
-            frac = (target << 16) // p_full
+            frac = ((target << 16) + (p_full >> 1)) // p_full
         # At 100 % for long: probe (one window with the SSR off) to check the load is there.
         if frac == 65536:
             self.full_us += dt_us

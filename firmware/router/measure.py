@@ -20,7 +20,8 @@ import math
 from array import array
 from micropython import const
 from router.fixed import to_q, mulq, mean_q4
-from router.window import N, SV, SI, SVV, SII, SVI, SVI1, SV1I, T0, T1, CLIP, LATE
+from router.window import (N, SV, SI, SVV, SII, SVI, SVI1, SV1I, T0, T1, CLIP, LATE,
+                           SVI_B, SV_B, SI_B)
 from router import status
 
 RING = const(80)        # windows kept between reports (> mains cycles per second)
@@ -34,6 +35,8 @@ F_P = const(5)          # active power, cW
 F_FLAGS = const(6)
 Q4_MAX = const(32767)   # a mean beyond ±2047 counts is nonsense (and its square must fit)
 D_MAX = const(1 << 24)
+STEADY_WINDOWS = const(16)  # windows agreeing with the tracked zeros before they are trusted
+DRIFT_WINDOWS = const(4)    # windows pulling a zero the same way before it is a drift
 MAINS_MIN_V = 100       # below this the mains is considered absent
 # Calibration factors this arithmetic is proven for (host_tests/test_int_bounds.py): the
 # full-scale window power must stay a small int in cW. The nominal board needs V_CALIB
@@ -82,6 +85,10 @@ class Measure:
         self.count = 0
         self.present = False
         self.p_cw = 0
+        self.p2_cw = 0
+        self.p2_ok = False
+        self.steady = 0
+        self.drift = 0
         self.var_v = 0
         self.calibrate(v_calib, p_calib, phase_calib, p_offset)
 
@@ -90,6 +97,7 @@ class Measure:
         self.v_mid = self.i_mid = self.mid
         self.v_mid_q8 = self.i_mid_q8 = self.mid << 8
         self.count = 0
+        self.steady = 0
 
     def calibrate(self, v_calib, p_calib, phase_calib, p_offset):
         """Apply calibration parameters (live: takes effect at the next window)."""
@@ -110,12 +118,28 @@ class Measure:
         svi = mean_q4(acc[SVI], n)
         cov = svi - ((mv * mi) >> 4)
         pc = self.pc
+        corr = 0
         if pc > 0:
-            cov += (_clamp(mean_q4(acc[SV1I], n) - svi, D_MAX) * pc) >> 4
+            corr = (_clamp(mean_q4(acc[SV1I], n) - svi, D_MAX) * pc) >> 4
         elif pc < 0:
-            cov -= (_clamp(mean_q4(acc[SVI1], n) - svi, D_MAX) * pc) >> 4
+            corr = -((_clamp(mean_q4(acc[SVI1], n) - svi, D_MAX) * pc) >> 4)
+        cov += corr
         p = mulq(cov, self.kp_m, self.kp_e) - self.off_cw
         self.p_cw = p
+        # The window's last half-cycle alone (the freshest 10 ms, for the controller to see a
+        # step that came mid-window), with the whole window's phase correction. It is centred
+        # on the *tracked* zeros: when the current changes mid-window, the window's own mean
+        # is no longer the offset (its two lobes differ), and a half-cycle's large mean
+        # voltage would turn that error into tens of watts.
+        tv = (self.v_mid_q8 - (self.v_mid << 8)) >> 4
+        ti = (self.i_mid_q8 - (self.i_mid << 8)) >> 4
+        nb = n - (n >> 1)
+        mvb = _clamp(mean_q4(acc[SV_B], nb), Q4_MAX)
+        mib = _clamp(mean_q4(acc[SI_B], nb), Q4_MAX)
+        cov_b = (mean_q4(acc[SVI_B], nb) - ((tv * mib) >> 4) - ((ti * mvb) >> 4)
+                 + ((tv * ti) >> 4) + corr)
+        self.p2_cw = mulq(cov_b, self.kp_m, self.kp_e) - self.off_cw
+        self.p2_ok = self.steady >= STEADY_WINDOWS and self.drift < 2
         self.var_v = var_v
         self.present = var_v >= self.vmin_q4
 
@@ -123,8 +147,23 @@ class Measure:
         if acc[CLIP]:
             flags |= status.ANALOG
         # Track each channel's zero: the window mean, relative to the zero it was taken with.
-        self.v_mid_q8 += ((self.v_mid << 8) + (mv << 4) - self.v_mid_q8) >> 3
-        self.i_mid_q8 += ((self.i_mid << 8) + (mi << 4) - self.i_mid_q8) >> 3
+        # One window's pull is limited to ±2 counts, so a window whose mean is not the offset
+        # (a load step mid-window) barely moves it; a pull beyond that DRIFT_WINDOWS windows
+        # in a row is a real drift, followed at full speed. The zeros count as settled (good
+        # for the half-cycle figure) once windows have agreed with them for a while.
+        dv = (self.v_mid << 8) + (mv << 4) - self.v_mid_q8
+        di = (self.i_mid << 8) + (mi << 4) - self.i_mid_q8
+        if -512 < dv < 512 and -512 < di < 512:
+            self.drift = 0
+            if self.steady < STEADY_WINDOWS:
+                self.steady += 1
+        else:
+            self.drift += 1
+        if self.drift < DRIFT_WINDOWS:
+            dv = _clamp(dv, 512)
+            di = _clamp(di, 512)
+        self.v_mid_q8 += dv >> 3
+        self.i_mid_q8 += di >> 3
         v0 = (self.v_mid_q8 + 128) >> 8
         i0 = (self.i_mid_q8 + 128) >> 8
         if v0 - self.mid > self.tol or self.mid - v0 > self.tol or \

@@ -24,12 +24,15 @@ TFALL = const(13)  # interpolated tick of the first falling crossing
 CLIP = const(14)   # samples at the ADC rails (0 or 4095) on either channel
 LATE = const(15)   # worst lateness of a sample against its slot, µs
 NGLITCH = const(16)  # sign changes of v that reverted within RUN samples (not the mains)
+SVI_B = const(22)  # Σ v·i over the second half of the window (its last half-cycle)
+SV_B = const(23)   # Σ v over the second half
+SI_B = const(24)   # Σ i over the second half
 IN_N = const(17)      # in: sample pairs to accumulate
 IN_PERIOD = const(18)  # in: sample period, 1/256 µs
 IN_VMID = const(19)   # in: zero of the voltage channel (counts)
 IN_IMID = const(20)   # in: zero of the current channel (counts)
 IN_START = const(21)  # in: tick of the first (lead) sample; if already past, start at once
-LEN = const(22)
+LEN = const(25)
 MAX_WAIT_US = const(25000)  # a start further ahead than this is a caller bug: start at once
 
 ADC_MAX = const(4095)  # 12-bit converter

@@ -23,7 +23,9 @@ Effects: "load": {"w", "pf"} (extra house load), "mains": "off", "hz": f, "v_rms
 "thermostat": "open"|"closed", "glitch": volts (a spike at each voltage peak),
 "pv_factor": x (with optional "ramp_s"), "draw_w": hot water drawn (W of heat),
 "stall_us": the capture is pre-empted this long once per window, "gap_ms": extra time
-between windows, "bias_i_mv": shift of the current channel's bias.
+between windows, "bias_i_mv": shift of the current channel's bias, "relay_load": true (the
+relay's load runs whatever the router's relay says: a disturbance the same for every
+controller in the benchmarks).
 """
 import math
 from .rng import Rng
@@ -56,6 +58,7 @@ class State:
         self.stall_us = 0
         self.gap_ms = 0.0
         self.bias_i_mv = 0.0
+        self.relay_load = False
 
 
 class Clouds:
@@ -151,6 +154,7 @@ class Scenario:
         st.stall_us = 0
         st.gap_ms = 0.0
         st.bias_i_mv = 0.0
+        st.relay_load = False
         for ev in self.events:
             at = ev["at"]
             if ts < at:
@@ -183,6 +187,8 @@ class Scenario:
                 st.gap_ms += ev["gap_ms"]
             if "bias_i_mv" in ev:
                 st.bias_i_mv = ev["bias_i_mv"]
+            if ev.get("relay_load"):
+                st.relay_load = True
         st.loads = loads
         st.pv_w = pv
         return st

@@ -112,7 +112,8 @@ class World:
         self.i_sin = a
         self.i_cos = b
         self.g_heater = (sc.heater_w / (NOMINAL_V * NOMINAL_V)) if self._heater_powered() else 0.0
-        self.g_relay = sc.relay_load_w / (NOMINAL_V * NOMINAL_V) if self.relay_on else 0.0
+        relay = self.relay_on or st.relay_load
+        self.g_relay = sc.relay_load_w / (NOMINAL_V * NOMINAL_V) if relay else 0.0
         self._cs_key = None
 
     def _heater_powered(self):
@@ -135,8 +136,7 @@ class World:
         p_heater = 0.0
         if cs is not None:
             alpha = PI * (cs - self.t_zc) / self.half
-            frac = (PI - alpha + math.sin(2 * alpha) / 2) / PI
-            p_heater = self.g_heater * self.v1 * self.v1 / 2 * frac
+            p_heater = self.g_heater * self._tail_v2(alpha)
             tr.fired += 1
         p_grid = p_res + p_relay + p_fixed + p_heater
         tr.t_s += dt
@@ -165,6 +165,19 @@ class World:
             self.thermostat_closed = False
         elif self.tank_c <= sc.heater_t_max - sc.heater_hyst:
             self.thermostat_closed = True
+
+    def _tail_v2(self, alpha):
+        """Mean of v² over the half-cycle counting only [alpha, pi) (what a resistor fired at
+        alpha takes), harmonics included: v = Σ a_h sin(hθ), integrated pairwise in closed form."""
+        comps = [(1, self.v1)] + self.harm
+        tot = 0.0
+        for h, a in comps:
+            for k, b in comps:
+                d = h - k
+                s_d = (PI - alpha) if d == 0 else -math.sin(d * alpha) / d
+                s_s = -math.sin((h + k) * alpha) / (h + k)
+                tot += a * b * (s_d - s_s) / 2
+        return tot / PI
 
     def _irms2(self, p_res_all, p_heater, cs):
         # Mean square of the grid current over the half-cycle (cross terms of the resistive,

@@ -24,14 +24,15 @@ sys.path.insert(0, os.path.join(ROOT, "host_tests", "cpython"))
 sys.path.insert(0, FIRMWARE)
 
 
-def run_mp(code, heapsize=None, fakes=False, timeout=300):
+def run_mp(code, heapsize=None, fakes=False, timeout=300, first=None):
     """Run `code` under the MicroPython unix port with firmware/ on the path.
 
     The code reports results by printing one JSON document on its last line, which is
     returned decoded. Any error fails the calling test with the interpreter's output.
     """
     path = [".frozen", FIRMWARE, MP_HELPERS]
-    if fakes:
+    if first:
+        path.insert(1, first)   # e.g. a precompiled image, ahead of the sources
         path.insert(0, FAKES)   # fake machine/esp32 modules shadow the unix port's
     env = dict(os.environ, MICROPYPATH=":".join(path))
     cmd = [MICROPYTHON]

@@ -41,6 +41,7 @@ STEP_W = const(60)            # last half-cycle this far from the window mean: a
 NOISE_W = const(25)           # errors this small are mostly measurement noise: soften k
 LEAD_US = const(30000)        # from a window's centre to the middle of the firings it sets
 STEP_MIN_PCT = const(30)      # command changes this large (% of full) test the load
+ABSENT_PCT = const(30)        # the grid answered less than this % of the change: no load
 PROBE_AFTER_US = const(60000000)  # at 100 % this long: probe the load once
 MAX_DT_US = const(200000)
 
@@ -56,7 +57,7 @@ class Controller:
         self.r_prev = 0
         self.have_prev = False
         self.absent = False      # the resistor draws nothing (thermostat open)
-        self.absent_votes = 0
+        self.probe_due = False
         self.full_us = 0         # time spent at 100 % since the load was last tested
         self.probing = False
         self.routed = 0          # W actually routed during the last window (estimate)
@@ -86,6 +87,7 @@ class Controller:
         self.have_prev = False
         self.full_us = 0
         self.probing = False
+        self.probe_due = False
         self.delay = -1
 
     def window(self, grid_cw, last_cw, var_v_q4, dt_us, half_us):
@@ -109,18 +111,22 @@ class Controller:
             self.delay = -1
             return -1
         if mode == FORCE:
-            self._check_load(r_win, grid, p_full)
+            if self.have_prev:
+                self._check_load(r_win, grid, p_full)
+            self.r_prev = r_win
+            self.grid_prev = grid
+            self.have_prev = True
             self.frac = 65536
             self.routed = 0 if self.absent else r_win
             self.delay = 0
-            self.have_prev = False
             return 0
         # --- AUTO
         self.routed = 0 if self.absent else r_win
         if self.probing:
-            # The last window ran with the SSR off: compare with the full-power one before.
+            # This window ran with the SSR off: compare with the routing one before. Decisive.
             self.probing = False
-            self._vote(self.grid_prev - grid, self.r_prev)
+            self.probe_due = False
+            self.absent = (self.grid_prev - grid) * 100 < ABSENT_PCT * self.r_prev
             self.reserve = self.reserve_mj
             self.have_prev = False
         elif self.have_prev:
@@ -159,16 +165,27 @@ class Controller:
             frac = 65536
         else:
             frac = ((target << 16) + (p_full >> 1)) // p_full
-        # At 100 % for long: probe (one window with the SSR off) to check the load is there.
+        # Is the load there? A probe (one window with the SSR off) tells: due after a doubtful
+        # response, when the export jumps by most of the heater's power at 100 % (the
+        # thermostat opening looks like that), and after a minute at 100 %. It needs a window
+        # that routed enough for its absence to show.
         if frac == 65536:
             self.full_us += dt_us
+            if self.frac == 65536 and (self.grid_prev - grid) * 10 >= 4 * p_full:
+                self.probe_due = True
             if self.full_us >= PROBE_AFTER_US:
-                self.full_us = 0
-                self.probing = True
-                self.r_prev = r_win
-                frac = 0
+                self.probe_due = True
         else:
             self.full_us = 0
+        if self.probe_due and r_win * 100 >= STEP_MIN_PCT * p_full and frac:
+            self.full_us = 0
+            self.probing = True
+            self.r_prev = r_win
+            self.grid_prev = grid
+            self.have_prev = True
+            self.frac = 0
+            self.delay = -1
+            return -1
         self.s_prev = s
         self.grid_prev = grid
         self.r_prev = r_win
@@ -188,23 +205,17 @@ class Controller:
         return d
 
     def _check_load(self, r_win, grid, p_full):
+        # After a large command change the grid should move by as much (ratio ~1); much
+        # less is doubtful (or the load came back, if it was absent): confirm with a probe.
         dr = r_win - self.r_prev
         if dr * 100 >= STEP_MIN_PCT * p_full or -dr * 100 >= STEP_MIN_PCT * p_full:
-            self._vote(grid - self.grid_prev, dr)
+            ratio_pct = (grid - self.grid_prev) * 100 // dr
+            if self.absent:
+                if ratio_pct >= 100 - ABSENT_PCT:
+                    self.absent = False
+            elif ratio_pct < ABSENT_PCT:
+                self.probe_due = True
             self.full_us = 0
-
-    def _vote(self, dg, dr):
-        # The grid should move by what the command moved (ratio ~1); ~0 means no load.
-        if dr == 0:
-            return
-        rho = (dg * 256) // dr
-        if rho < 77:
-            self.absent_votes += 1
-            if self.absent_votes >= 2:
-                self.absent = True
-        elif rho > 154:
-            self.absent_votes = 0
-            self.absent = False
 
     def delay_stats(self):
         """(min, avg, max) firing delay in µs since the last call, or None if not regulating."""

@@ -182,7 +182,7 @@ class SimBoard:
 
     def local_time(self):
         """Seconds since local midnight of the scenario's first day."""
-        return self.scenario.start_h * 3600 + self.seconds()
+        return self.scenario.start_h * 3600 + self.seconds() * self.scenario.time_scale
 
     def local_day(self):
         return int(self.local_time() // 86400)

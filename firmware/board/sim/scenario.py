@@ -4,6 +4,8 @@ A scenario sets the house (mains, base loads, PV plant, water heater, relay load
 list of timed events. Keys (all optional, defaults below):
 
     start          "HH:MM" local time of day at simulated t = 0
+    time_scale     1            the sun's path and the local clock run this much faster than
+                                the electrical physics (240: a whole day in 6 minutes)
     mains          {"v_rms": 230, "hz": 50, "harmonics": [[3, 0.03], [5, 0.015]]}
     pv             {"peak_w": 3000, "sunrise": "07:00", "sunset": "19:00",
                     "clouds": {"seed": 1, "depth": 0.7, "mean_s": 30, "ramp_s": 3}}
@@ -94,6 +96,7 @@ class Scenario:
         self.name = name
         self.description = d.get("description", "")
         self.start_h = _hours(d.get("start", "12:00"))
+        self.time_scale = d.get("time_scale", 1)
         m = d.get("mains")
         self.v_rms = _get(m, "v_rms", 230.0)
         self.hz = _get(m, "hz", 50.0)
@@ -127,7 +130,7 @@ class Scenario:
         return self.state_at(ts).hz
 
     def pv_at(self, ts):
-        h = (self.start_h + ts / 3600) % 24
+        h = (self.start_h + ts * self.time_scale / 3600) % 24
         if h <= self.sunrise or h >= self.sunset:
             return 0.0
         x = math.sin(math.pi * (h - self.sunrise) / (self.sunset - self.sunrise))

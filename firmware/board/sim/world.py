@@ -15,6 +15,7 @@ PI = math.pi
 NOMINAL_V = 230.0
 V_LATCH = 15.0       # the triac needs this much voltage across it to latch on a gate pulse
 WATER_J_PER_K = 4186.0
+COLD_WATER_C = 10.0
 
 
 class Truth:
@@ -23,6 +24,8 @@ class Truth:
     def __init__(self):
         self.t_s = 0.0          # simulated seconds integrated
         self.e_grid = 0.0       # J, import positive
+        self.e_import = 0.0     # J, half-cycles importing
+        self.e_export = 0.0     # J, half-cycles exporting (positive)
         self.e_heater = 0.0     # J delivered into the SSR load
         self.e_pv = 0.0         # J produced
         self.e_relay = 0.0      # J into the relay load
@@ -141,6 +144,10 @@ class World:
         p_grid = p_res + p_relay + p_fixed + p_heater
         tr.t_s += dt
         tr.e_grid += p_grid * dt
+        if p_grid >= 0:
+            tr.e_import += p_grid * dt
+        else:
+            tr.e_export -= p_grid * dt
         tr.e_heater += p_heater * dt
         tr.e_pv += self.p_pv * dt
         tr.e_relay += p_relay * dt
@@ -161,6 +168,8 @@ class World:
         c = sc.tank_l * WATER_J_PER_K
         self.tank_c += (p_heater * dt - sc.tank_ua * (self.tank_c - sc.ambient_c) * dt
                         - self.state.draw_w * dt) / c
+        if self.tank_c < COLD_WATER_C:
+            self.tank_c = COLD_WATER_C   # a draw refills with cold water, no colder
         if self.tank_c >= sc.heater_t_max:
             self.thermostat_closed = False
         elif self.tank_c <= sc.heater_t_max - sc.heater_hyst:

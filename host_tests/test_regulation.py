@@ -1,0 +1,136 @@
+"""Regulation on the simulated board, firmware under MicroPython: energy indices against the
+sim's ground truth over a (compressed) day, live parameters, reboot, relay modes, load absent."""
+import json
+
+from conftest import run_mp
+from test_measurement import scenario
+
+SETUP = """
+import json, os
+from board.sim.board import SimBoard
+from store import Store
+import main
+def router(b, store=None):
+    rt = main.make_router(b, store)
+    return rt
+def run(b, rt, until, every=None):
+    while b.seconds() < until:
+        if rt.step():
+            rt.summary()
+            if every:
+                every(b, rt)
+        b.between_windows(rt.next_start())
+"""
+
+
+def test_energy_indices_match_ground_truth_over_a_day(tmp_path):
+    r = run_mp(SETUP + """
+b = SimBoard("day_compressed")
+rt = router(b, Store(%r))
+days = []
+run(b, rt, 372, lambda b, rt: days.append(rt.energy.day))
+t = b.world.truth
+e = rt.energy
+print(json.dumps({"wh": list(e.wh), "rem": list(e.rem), "pulses": e.pulses,
+                  "truth": [t.e_heater / 3600, t.e_import / 3600, t.e_export / 3600, t.e_pv / 3600],
+                  "days": sorted(set(days)), "refs": e.refs,
+                  "saved": Store(%r).read("energy")}))
+""" % (str(tmp_path), str(tmp_path)))
+    routed, imported, exported = (w + rem / 3.6e8 for w, rem in zip(r["wh"], r["rem"]))
+    t_routed, t_import, t_export, t_pv = r["truth"]
+    # The day really had all the regimes.
+    assert t_routed > 30 and t_import > 10 and t_export > 2 and t_pv > 60
+    assert abs(routed - t_routed) <= 0.01 * t_routed
+    assert abs(imported - t_import) <= 0.01 * t_import
+    assert abs(exported - t_export) <= 0.01 * t_export
+    assert abs(r["pulses"] * 0.1 - t_pv) <= 0.01 * t_pv
+    # Midnight passed (21:00 + 3 h at 240x = 45 s): day references were taken then ...
+    assert len(r["days"]) == 2
+    # ... and the indices were saved (at midnight, and every 5 minutes).
+    assert r["saved"]["wh"][0] > 0
+
+
+def test_live_parameter_change_takes_effect_within_a_second():
+    sc = scenario(base_w=400, pv=1600)          # 1.2 kW of surplus
+    r = run_mp(SETUP + """
+b = SimBoard(%s)
+rt = router(b)
+run(b, rt, 4)
+rt.params.set(6, "300")                      # P_MARGIN: import 300 W from now on
+t0 = b.seconds()
+grid = []
+def hook(w, pg, ph, ps):
+    grid.append(((w.t_zc - w.t_start) / 1e6 - t0, pg))
+b.world.on_half_cycle = hook
+run(b, rt, t0 + 2)
+print(json.dumps(grid))
+""" % json.dumps(sc).replace("null", "None"))
+    late = [g for t, g in r if 1.0 <= t < 2.0]
+    assert len(late) > 90
+    assert abs(sum(late) / len(late) - 300) < 15
+    assert max(abs(g - 300) for g in late) < 60
+
+
+def test_counters_survive_a_reboot_and_restart_keeps_them(tmp_path):
+    sc = scenario(base_w=400, pv=1600)
+    r = run_mp(SETUP + """
+b = SimBoard(%s)
+st = Store(%r)
+rt = router(b, st)
+run(b, rt, 6)
+rt.restart()                                 # EcoPV's RESET: indices kept (and saved)
+after_restart = list(rt.energy.wh) + [rt.energy.rem[0]]
+run(b, rt, 9)
+rt.save_energy()                             # saveindex, as before a reboot
+saved = list(rt.energy.wh) + [rt.energy.rem[0]]
+rt2 = router(b, st)                          # the firmware starts again on the same flash
+print(json.dumps({"after_restart": after_restart, "saved": saved,
+                  "rebooted": list(rt2.energy.wh) + [rt2.energy.rem[0]]}))
+""" % (json.dumps(sc).replace("null", "None"), str(tmp_path)))
+    assert r["after_restart"][0] > 0            # routed Wh before the restart
+    assert r["rebooted"] == r["saved"]          # nothing lost, remainder included
+    assert r["saved"][0] >= r["after_restart"][0]
+
+
+def test_relay_modes_on_the_simulated_board():
+    sc = scenario(base_w=300, pv=3400)         # 3.1 kW of surplus: heater full + 1.1 kW
+    r = run_mp(SETUP + """
+b = SimBoard(%s)
+rt = router(b)
+rt.params.set(14, "0")                       # T_DIV2_TC = 0: decide on the last second
+out = {}
+run(b, rt, 5)
+out["auto"] = [rt.sum.relay_on, b.world.relay_on]
+rt.set_relay_mode(0)
+run(b, rt, 7)
+out["stop"] = [rt.sum.relay_on, b.world.relay_on]
+rt.set_relay_mode(1)
+run(b, rt, 9)
+out["force"] = [rt.sum.relay_on, b.world.relay_on]
+out["status_relay_bit"] = bool(rt.sum.status & 4)
+print(json.dumps(out))
+""" % json.dumps(sc).replace("null", "None"))
+    assert r["auto"] == [True, True]            # surplus >= P_DIV2_ACTIVE: the relay load runs
+    assert r["stop"] == [False, False]
+    assert r["force"] == [True, True] and r["status_relay_bit"]
+
+
+def test_open_thermostat_is_reported_and_not_counted_as_routed():
+    r = run_mp(SETUP + """
+b = SimBoard("thermostat_cutoff")
+rt = router(b)
+rows = []
+def every(b, rt):
+    rows.append([b.seconds(), rt.sum.load_absent, rt.sum.routed, b.world._heater_powered()])
+run(b, rt, 70, every)
+print(json.dumps({"rows": rows, "routed_wh": rt.energy.wh[0] + rt.energy.rem[0] / 3.6e8,
+                  "true_wh": b.world.truth.e_heater / 3600}))
+""")
+    rows = r["rows"]
+    open_rows = [x for x in rows if not x[3]]
+    assert len(open_rows) > 10                      # the thermostat did open
+    # Reported within a few seconds of opening, and routed power then reads 0.
+    assert all(x[1] and x[2] == 0 for x in open_rows[3:])
+    # Closed again after the draw: routing resumes and is no longer reported absent.
+    assert not rows[-1][1] and rows[-1][2] > 100
+    assert abs(r["routed_wh"] - r["true_wh"]) <= 0.02 * r["true_wh"] + 0.2

@@ -29,10 +29,12 @@ def run_mp(code, heapsize=None, fakes=False, timeout=300, first=None):
 
     The code reports results by printing one JSON document on its last line, which is
     returned decoded. Any error fails the calling test with the interpreter's output.
+    `first`: a folder searched before firmware/ (a precompiled image).
     """
     path = [".frozen", FIRMWARE, MP_HELPERS]
     if first:
         path.insert(1, first)   # e.g. a precompiled image, ahead of the sources
+    if fakes:
         path.insert(0, FAKES)   # fake machine/esp32 modules shadow the unix port's
     env = dict(os.environ, MICROPYPATH=":".join(path))
     cmd = [MICROPYTHON]

@@ -96,7 +96,7 @@ def test_router_core_runs_in_a_small_heap(host_image):
     # server needs much of it. The router core (measurement, PLL, regulation, relay, energy,
     # parameters, storage) loaded from its image, with the replay board's 8 kB of tables and
     # main.py compiled from source, retains ~69 kB on this 64-bit host (pointers twice the
-XX
+    # chip's): it must run in a 128 kB heap and stay under 80 kB, so that growth is noticed.
     r = run_mp(SETUP % (180, 17, 9) + """
 for _ in range(200):
     if rt.step():

@@ -134,3 +134,27 @@ print(json.dumps({"rows": rows, "routed_wh": rt.energy.wh[0] + rt.energy.rem[0] 
     # Closed again after the draw: routing resumes and is no longer reported absent.
     assert not rows[-1][1] and rows[-1][2] > 100
     assert abs(r["routed_wh"] - r["true_wh"]) <= 0.02 * r["true_wh"] + 0.2
+
+
+def test_delay_statistics_and_status_bits_follow_the_mode():
+    sc = scenario(base_w=400, pv=1400)          # 1 kW of surplus: regulating at ~half power
+    r = run_mp(SETUP + """
+b = SimBoard(%s)
+rt = router(b)
+out = {}
+run(b, rt, 4)
+out["auto"] = [rt.sum.delays, rt.sum.status]
+rt.set_ssr_mode(1)
+run(b, rt, 6)
+out["force"] = [rt.sum.delays, rt.sum.status]
+rt.set_ssr_mode(0)
+run(b, rt, 8)
+out["stop"] = [rt.sum.delays, rt.sum.status]
+print(json.dumps(out))
+""" % json.dumps(sc).replace("null", "None"))
+    (dmin, davg, dmax), st = r["auto"]
+    # ~1 kW of a 2 kW heater is a firing angle near 90°: ~5 ms after each zero.
+    assert 4300 < dmin <= davg <= dmax < 5700 and dmax - dmin < 300
+    assert st & 1 and not st & 2                 # routing, not at 100 %
+    assert r["force"][0] is None and r["force"][1] & 3 == 3   # no delays (N/A); routing at 100 %
+    assert r["stop"][0] is None and r["stop"][1] & 1 == 0 and r["stop"][1] & 8   # exporting

@@ -259,3 +259,12 @@ def test_a_damaged_record_is_not_trusted(tmp_path):
     path = tmp_path / "energy.json"
     path.write_text(path.read_text().replace("1, 2, 3", "1, 2, 9"))
     assert s.read("energy") is None
+
+
+def test_generated_docs_are_up_to_date():
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    p = subprocess.run([sys.executable, os.path.join(root, "tools", "docs.py"), "--check"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout

@@ -47,7 +47,7 @@ TABLE = (
     (15, "CNT_CALIB", "Wh/pulse", 1.0, 0, 1000, 3,
      "Energy per pulse of the production meter"),
     (16, "P_INSTALLPV", "Wp", 3000, 100, 30000, 0,
-     "Peak power of the PV installation"),
+     "Peak power of the PV installation (informative: the load is checked by measurement)"),
 )
 
 COUNT = len(TABLE)

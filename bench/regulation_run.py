@@ -12,7 +12,6 @@ Metrics are summed over half-cycles with r the heater power and o the oracle's.
 Prints one JSON line.
 """
 import json
-import math
 import sys
 import time
 
@@ -141,21 +140,6 @@ def run_ours(sc, seconds):
 
 
 # --- baselines on exact half-cycle power ----------------------------------------------------
-def _fraction(a):
-    return (math.pi - a + math.sin(2 * a) / 2) / math.pi
-
-
-def _inverse(x):
-    lo, hi = 0.0, math.pi
-    for _ in range(40):
-        mid = (lo + hi) / 2
-        if _fraction(mid) > x:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
-
-
 # EcoPV's energyToDelay table (in 64 µs ticks), reconstructed from the sample points that
 # reference/ecopv3_router_spec.md §4.5 lists, linearly interpolated between them. Its origin
 # is ~0.35 ms before the true zero (the reference's best fit), which is where it fires here.

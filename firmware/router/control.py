@@ -28,7 +28,7 @@ The law is in physical units and velocity form:
 Integers only: it runs every window (ESP32 floats allocate).
 """
 from micropython import const
-from router.fixed import to_q, mulq
+from router.fixed import to_q, mulq, clamp
 from router import phase
 
 STOP = const(0)
@@ -136,15 +136,15 @@ class Controller:
         k = self.k_q8
         if -NOISE_W <= err <= NOISE_W:
             k = k * 2 // 5
-        target = r_win + ((k * _clamp(err, 30000) + 128) >> 8)
+        target = r_win + ((k * clamp(err, 30000) + 128) >> 8)
         # Trend: two successive surplus slopes of the same sign (a ramp, not a step).
         trend = 0
         if self.have_prev:
-            ds = _clamp(s - self.s_prev, 5000)
+            ds = clamp(s - self.s_prev, 5000)
             dp = self.ds_prev
             if (ds > 0 and dp > 0) or (ds < 0 and dp < 0):
                 m = ds if (ds < dp if ds > 0 else ds > dp) else dp
-                trend = _clamp((m * (LEAD_US // 100)) // (dt_us // 100 + 1), TREND_MAX_W)
+                trend = clamp((m * (LEAD_US // 100)) // (dt_us // 100 + 1), TREND_MAX_W)
                 trend = (trend * self.trend_q8) >> 8
             self.ds_prev = ds
         else:
@@ -226,10 +226,3 @@ class Controller:
         self.d_min = self.d_max = self.d_sum = self.d_n = 0
         return r
 
-
-def _clamp(x, lim):
-    if x > lim:
-        return lim
-    if x < -lim:
-        return -lim
-    return x

@@ -44,3 +44,12 @@ def mean_q4(s, n):
     """s / n in units of 1/16, rounding down, for |s| < 2**30 - 2**11, |s / n| < 2**26, n > 0."""
     q = s // n
     return (q << 4) + (((s - q * n) << 4) // n)
+
+
+def clamp(x, lim):
+    """x limited to [-lim, lim]."""
+    if x > lim:
+        return lim
+    if x < -lim:
+        return -lim
+    return x

@@ -19,7 +19,7 @@ period (16 = no shift, 12.5 µs a step at 50 Hz); P_OFFSET W is subtracted from 
 import math
 from array import array
 from micropython import const
-from router.fixed import to_q, mulq, mean_q4
+from router.fixed import to_q, mulq, mean_q4, clamp
 from router.window import (N, SV, SI, SVV, SII, SVI, SVI1, SV1I, T0, T1, CLIP, LATE,
                            SVI_B, SV_B, SI_B)
 from router import status
@@ -61,13 +61,6 @@ class Report:
         self.status = 0       # anomaly bits (4..7)
         self.seconds = 0.0    # time covered by this report
 
-
-def _clamp(x, lim):
-    if x > lim:
-        return lim
-    if x < -lim:
-        return -lim
-    return x
 
 
 class Measure:
@@ -111,8 +104,8 @@ class Measure:
     def window(self, acc):
         """Process one captured window. Hot path: integers only, allocates nothing."""
         n = acc[N]
-        mv = _clamp(mean_q4(acc[SV], n), Q4_MAX)
-        mi = _clamp(mean_q4(acc[SI], n), Q4_MAX)
+        mv = clamp(mean_q4(acc[SV], n), Q4_MAX)
+        mi = clamp(mean_q4(acc[SI], n), Q4_MAX)
         var_v = mean_q4(acc[SVV], n) - ((mv * mv) >> 4)
         var_i = mean_q4(acc[SII], n) - ((mi * mi) >> 4)
         svi = mean_q4(acc[SVI], n)
@@ -120,9 +113,9 @@ class Measure:
         pc = self.pc
         corr = 0
         if pc > 0:
-            corr = (_clamp(mean_q4(acc[SV1I], n) - svi, D_MAX) * pc) >> 4
+            corr = (clamp(mean_q4(acc[SV1I], n) - svi, D_MAX) * pc) >> 4
         elif pc < 0:
-            corr = -((_clamp(mean_q4(acc[SVI1], n) - svi, D_MAX) * pc) >> 4)
+            corr = -((clamp(mean_q4(acc[SVI1], n) - svi, D_MAX) * pc) >> 4)
         cov += corr
         p = mulq(cov, self.kp_m, self.kp_e) - self.off_cw
         self.p_cw = p
@@ -134,8 +127,8 @@ class Measure:
         tv = (self.v_mid_q8 - (self.v_mid << 8)) >> 4
         ti = (self.i_mid_q8 - (self.i_mid << 8)) >> 4
         nb = n - (n >> 1)
-        mvb = _clamp(mean_q4(acc[SV_B], nb), Q4_MAX)
-        mib = _clamp(mean_q4(acc[SI_B], nb), Q4_MAX)
+        mvb = clamp(mean_q4(acc[SV_B], nb), Q4_MAX)
+        mib = clamp(mean_q4(acc[SI_B], nb), Q4_MAX)
         cov_b = (mean_q4(acc[SVI_B], nb) - ((tv * mib) >> 4) - ((ti * mvb) >> 4)
                  + ((tv * ti) >> 4) + corr)
         self.p2_cw = mulq(cov_b, self.kp_m, self.kp_e) - self.off_cw
@@ -160,8 +153,8 @@ class Measure:
         else:
             self.drift += 1
         if self.drift < DRIFT_WINDOWS:
-            dv = _clamp(dv, 512)
-            di = _clamp(di, 512)
+            dv = clamp(dv, 512)
+            di = clamp(di, 512)
         self.v_mid_q8 += dv >> 3
         self.i_mid_q8 += di >> 3
         v0 = (self.v_mid_q8 + 128) >> 8

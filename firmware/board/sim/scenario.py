@@ -49,11 +49,15 @@ class State:
     """What the world is doing at one instant (per half-cycle)."""
 
     def __init__(self):
-        self.mains_on = True
         self.hz = 50.0
         self.v_rms = 230.0
         self.loads = []
         self.pv_w = 0.0
+        self.reset()
+
+    def reset(self):
+        """Back to no event in force (the scenario then applies the events of the moment)."""
+        self.mains_on = True
         self.thermostat = None
         self.glitch = 0.0
         self.draw_w = 0.0
@@ -141,7 +145,7 @@ class Scenario:
 
     def state_at(self, ts):
         st = self._state
-        st.mains_on = True
+        st.reset()
         st.hz = self.hz
         st.v_rms = self.v_rms
         loads = [(self.base_w, 1.0)] + self.fixed_loads
@@ -151,13 +155,6 @@ class Scenario:
             if (ts + fr.get("phase_s", 0)) % period < fr["on_s"]:
                 loads.append((fr["w"], fr.get("pf", 0.8)))
         pv = self.pv_at(ts)
-        st.thermostat = None
-        st.glitch = 0.0
-        st.draw_w = 0.0
-        st.stall_us = 0
-        st.gap_ms = 0.0
-        st.bias_i_mv = 0.0
-        st.relay_load = False
         for ev in self.events:
             at = ev["at"]
             if ts < at:

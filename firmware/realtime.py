@@ -118,7 +118,7 @@ class Realtime:
             b.ssr_off()
             self.firing = False
         routed = c.routed if s.locked else 0
-        self.energy.account((m.p_cw + 50) // 100, routed, dt, self.relay.on)
+        self.energy.account((m.p_cw // 50 + 1) >> 1, routed, dt, self.relay.on)
         self.routed_sum += routed
         self.frac_sum += c.frac >> 8 if s.locked else 0
         self.win_count += 1

@@ -235,3 +235,31 @@ def test_tick_arithmetic_wraps_like_the_chip_without_long_ints(a, d):
     b = tadd(I31(a), I31(d))
     assert b == (a + d) % (1 << 30)
     assert tdiff(I31(b), I31(a)) == d
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(st.integers(-LIM + 1, LIM - 1), st.integers(-LIM + 1, LIM - 1),
+                          st.integers(0, W.SAMPLES * V_MAX * V_MAX * 16 // W.SAMPLES),
+                          st.integers(0, (1 << 29) - 1)), min_size=1, max_size=6),
+       st.integers(7692, 11111), st.sampled_from([0, 1, 9]),
+       st.tuples(st.integers(100, 10000), st.integers(-2000, 2000), st.integers(0, 1000),
+                 st.integers(0, 1000), st.integers(0, 200)), st.floats(*V_CALIB_RANGE))
+def test_controller_fits_31_bits_for_any_window(windows, half, mode, prm, v_calib):
+    from router.control import Controller
+    c = Controller()
+    c.configure(*prm, v_calib)
+    c.ssr_mode = mode
+    for grid, last, var_v, dt in windows:
+        d = c.window(I31(grid), I31(last), I31(var_v), I31(dt), I31(half))
+        assert -1 <= d <= half
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(-(1 << 24), 1 << 24), st.integers(0, 16000),
+                          st.integers(0, (1 << 29) - 1), st.booleans()), min_size=1, max_size=5))
+def test_energy_accounting_fits_31_bits(windows):
+    from router.energy import Energy
+    e = Energy()
+    e.wh[0] = e.wh[1] = e.wh[2] = 0
+    for grid, routed, dt, relay in windows:
+        e.account(I31(grid), I31(routed), I31(min(dt, 5000000)), relay)

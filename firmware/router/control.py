@@ -9,7 +9,8 @@ The law is in physical units and velocity form:
     next = routed + k (P_MARGIN - grid) + trend          clamped to [0, full power]
 
 - k = GAIN_P / 8 (EcoPV's default 8 gives k = 1: the whole measured error is corrected in
-  one window, i.e. deadbeat; smaller is softer, above 16 would oscillate and acts as 16).
+  one window, i.e. deadbeat; smaller is softer; k must stay below 2 to be stable, so GAIN_P
+  above 15 acts as 15).
   For errors within ±NOISE_W, mostly measurement noise, k is 40 % of that: the routed power
   then jitters half as much, while real steps are still corrected at once.
   Being in velocity form, it integrates by itself: no steady error, no wind-up in either
@@ -20,10 +21,12 @@ The law is in physical units and velocity form:
 - E_RESERVE keeps EcoPV's meaning: that many joules of export beyond the target before
   routing starts, a dead band against noise.
 - Full power is P_RESISTANCE x (V/230)², from the window's own voltage.
-- The load is declared absent (thermostat open) when the grid stops answering large
-  command changes; while routing at 100 % for long, a one-window probe checks it. Absent
-  load: the SSR stays commanded (the heater restarts as soon as the thermostat closes) but
-  no routed power or energy is counted.
+- Is the load there (thermostat closed)? A one-window probe with the SSR off decides, run
+  when the grid answered a large command change by much less than the change, when the
+  export jumps by most of the heater's power at 100 % (what an opening thermostat looks
+  like), and after a minute at 100 %. Absent load: the SSR stays commanded (the heater
+  restarts as soon as the thermostat closes, which the grid then shows) but no routed
+  power or energy is counted.
 
 Integers only: it runs every window (ESP32 floats allocate).
 """
@@ -44,6 +47,8 @@ STEP_MIN_PCT = const(30)      # command changes this large (% of full) test the 
 ABSENT_PCT = const(30)        # the grid answered less than this % of the change: no load
 PROBE_AFTER_US = const(60000000)  # at 100 % this long: probe the load once
 MAX_DT_US = const(200000)
+P_MAX_W = const(16000)        # full power and grid beyond this are not physical (and keep
+GRID_MAX_W = const(25000)     # every product below 2**30)
 
 
 class Controller:
@@ -69,7 +74,7 @@ class Controller:
         """Parameters, applied at once (not hot: may use floats)."""
         self.margin = int(p_margin)
         k = int(gain_p) * 32
-        self.k_q8 = 512 if k > 512 else k
+        self.k_q8 = 480 if k > 480 else k
         self.trend_q8 = int(gain_i) * 256 // 45
         self.reserve_mj = int(e_reserve) * 1000
         self.kf_m, self.kf_e = to_q(p_resistance * v_calib * v_calib / (16 * 230 * 230))
@@ -94,9 +99,11 @@ class Controller:
         """One window (grid power over the window, and over its last half-cycle, in cW):
         returns the firing delay for the next half-cycles (-1: no firing). Hot path: integers."""
         p_full = mulq(var_v_q4, self.kf_m, self.kf_e)
+        if p_full > P_MAX_W:
+            p_full = P_MAX_W
         self.p_full = p_full
-        grid = (grid_cw + 50) // 100
-        last = (last_cw + 50) // 100
+        grid = clamp((grid_cw // 50 + 1) >> 1, GRID_MAX_W)     # cW -> W, to nearest
+        last = clamp((last_cw // 50 + 1) >> 1, GRID_MAX_W)
         if last - grid > STEP_W or grid - last > STEP_W:
             grid = last   # a step during the window: act on what the grid is now
         if dt_us > MAX_DT_US:
@@ -145,7 +152,7 @@ class Controller:
             if (ds > 0 and dp > 0) or (ds < 0 and dp < 0):
                 m = ds if (ds < dp if ds > 0 else ds > dp) else dp
                 trend = clamp((m * (LEAD_US // 100)) // (dt_us // 100 + 1), TREND_MAX_W)
-                trend = (trend * self.trend_q8) >> 8
+                trend = clamp((trend * self.trend_q8) >> 8, TREND_MAX_W)
             self.ds_prev = ds
         else:
             self.ds_prev = 0

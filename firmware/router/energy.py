@@ -12,6 +12,7 @@ IMPORTED = const(1)
 EXPORTED = const(2)
 UNIT = const(360000000)     # remainder unit is W x 10 µs: 1 Wh = 3.6e8 of them
 P_LIMIT = const(25000)      # W; beyond this a window's power is not physical (and would overflow)
+CHUNK_US = const(200000)    # longer intervals (after a stall) are counted in pieces: P x dt < 2**30
 NAMES = ("routed", "imported", "exported")
 
 
@@ -29,6 +30,9 @@ class Energy:
 
     def account(self, grid_w, routed_w, dt_us, relay_on):
         """Add one window. Hot path."""
+        while dt_us > CHUNK_US:
+            self.account(grid_w, routed_w, CHUNK_US, relay_on)
+            dt_us -= CHUNK_US
         dt = dt_us + self.dt_rem
         dt10 = dt // 10
         self.dt_rem = dt - dt10 * 10

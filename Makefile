@@ -17,10 +17,16 @@ $(STAMP): $(LOCK)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r $(LOCK)
 	@rm -f $(VENV)/.installed-* && touch $@
 
-## make sim [SPEED=1] [SCENARIO=clear_day] [SECONDS=0]: the firmware on the simulated board
+## make sim [SPEED=1] [SCENARIO=clear_day] [SECONDS=0] [PORT=8080] [DATA=build/sim]: the firmware
+## on the simulated board, serving the API on http://127.0.0.1:PORT; DATA is its flash
+PORT ?= 8080
+DATA ?= $(CURDIR)/build/sim
+
 sim: $(STAMP)
-	@mkdir -p build/sim
-	cd firmware && $(MP) main.py --speed $(SPEED) --scenario $(SCENARIO) --seconds $(SECONDS) --data $(CURDIR)/build/sim
+	@mkdir -p $(DATA)
+	@$(BIN)/python tools/flash.py lib >/dev/null
+	cd firmware && MICROPYPATH=.frozen:$(CURDIR)/firmware:$(CURDIR)/build/mplib $(MP) main.py \
+		--speed $(SPEED) --scenario $(SCENARIO) --seconds $(SECONDS) --data $(DATA) --port $(PORT)
 
 ## make test: every test (CPython logic tests, the firmware under MicroPython, ESP32 compile)
 test: $(STAMP)

@@ -2,6 +2,7 @@
 
 On an ESP32 it drives the real board; anywhere else it runs the simulated board:
     micropython firmware/main.py [--scenario NAME] [--speed X] [--seconds S] [--data DIR]
+                                 [--port P] [--quiet 1]
 """
 import sys
 import asyncio
@@ -13,7 +14,8 @@ from store import Store
 
 
 def _args(argv):
-    opts = {"scenario": "clear_day", "speed": "1", "seconds": "0", "data": "sim_data"}
+    opts = {"scenario": "clear_day", "speed": "1", "seconds": "0", "data": "sim_data",
+            "port": "8080", "quiet": "0"}
     k = 1
     while k < len(argv):
         a = argv[k]
@@ -21,7 +23,8 @@ def _args(argv):
             opts[a[2:]] = argv[k + 1]
             k += 2
         else:
-            raise SystemExit("usage: main.py [--scenario NAME] [--speed X] [--seconds S] [--data DIR]")
+            raise SystemExit("usage: main.py [--scenario NAME] [--speed X] [--seconds S] [--data DIR]"
+                             " [--port P] [--quiet 1]")
     return opts
 
 
@@ -48,26 +51,37 @@ def status_line(r, sm, clock):
                                          sm.routed, "{:08b}".format(sm.status), r.samples)
 
 
-def sim_clock(board):
+def clock_text(board):
     s = int(board.local_time())
     return "%02d:%02d:%02d" % ((s // 3600) % 24, (s // 60) % 60, s % 60)
 
 
-async def router_task(rt, board, seconds):
+async def router_task(rt, board, seconds, quiet):
     while True:
         if rt.step():
             r = rt.summary()
-            print(status_line(r, rt.sum, sim_clock(board) if board.NAME == "sim" else ""))
+            if not quiet:
+                print(status_line(r, rt.sum, clock_text(board) if board.NAME == "sim" else ""))
             if seconds and board.seconds() >= seconds:
                 return
         await asyncio.sleep_ms(board.between_windows(rt.next_start()))
+
+
+async def run(rt, board, opts):
+    from api.app import make_app
+    from board import config
+    app = make_app(rt, config.ADC_MV_PER_LSB, lambda: clock_text(board))
+    asyncio.create_task(app.start_server(host="0.0.0.0" if board.NAME == "esp32" else "127.0.0.1",
+                                         port=int(opts["port"])))
+    await router_task(rt, board, float(opts["seconds"]), opts["quiet"] != "0")
+    app.shutdown()
 
 
 def main(argv):
     opts = _args(argv)
     board = make_board(opts)
     rt = make_router(board, Store(board.data_dir))
-    asyncio.run(router_task(rt, board, float(opts["seconds"])))
+    asyncio.run(run(rt, board, opts))
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ AFTER_ZERO_US = const(150)
 LATE_START_US = const(100)  # a window up to this late on its zero still starts (unaligned by it)
 MIN_GAP_US = const(3000)   # left to the other asyncio tasks between two windows
 SAVE_EVERY_S = 300         # energy indices are written to flash this often (and on demand)
+PULSE_WINDOW_S = 60        # production power: pulse rate over this long (0 after 2 of them)
 
 
 class Summary:
@@ -40,6 +41,9 @@ class Summary:
         self.p_full = 0        # W the resistor takes at full conduction now
         self.relay_on = False
         self.uptime = 0.0      # s
+        self.at = None         # uptime (s) when this summary was made; None before the first
+        self.produced = 0.0    # W, from the production meter's pulse rate
+        self.temperature = None  # °C of the water tank, None without a probe
 
 
 class Realtime:
@@ -66,6 +70,7 @@ class Realtime:
         self.last = Report()
         self.sum = Summary()
         self.saved_at = 0.0
+        self.pulses_seen = []    # (uptime, pulse index) at each new pulse, last minute
         self.t_summary = board.ticks_us()
         params.listeners.append(self.apply_params)
         self.apply_params(params)
@@ -187,11 +192,30 @@ class Realtime:
             st |= status.EXPORTING
         sm.status = st
         sm.uptime = b.seconds()
+        sm.at = sm.uptime
         e = self.energy
+        n = e.pulses
         e.count_pulses(b.pulses())
+        self._production(n, e.pulses, sm.uptime)
+        sm.temperature = b.temperature()
         if e.new_day(b.local_day()) or sm.uptime - self.saved_at >= SAVE_EVERY_S:
             self.save_energy()
         return r
+
+    def _production(self, before, now, t):
+        """Production power from the pulse rate over the last minute (first to last new pulse
+        in it); 0 after two minutes without a pulse."""
+        sm = self.sum
+        seen = self.pulses_seen
+        if now != before:
+            seen.append((t, now))
+        while seen and t - seen[0][0] > (2 * PULSE_WINDOW_S if len(seen) == 1 else PULSE_WINDOW_S):
+            seen.pop(0)
+        if len(seen) >= 2 and seen[-1][0] > seen[0][0]:
+            wh = (seen[-1][1] - seen[0][1]) * self.params.get("CNT_CALIB")
+            sm.produced = wh * 3600 / (seen[-1][0] - seen[0][0])
+        elif not seen:
+            sm.produced = 0.0
 
     # --- commands -------------------------------------------------------------------------
     def set_ssr_mode(self, mode):

@@ -22,6 +22,10 @@ if not os.path.exists(MICROPYTHON):
 
 sys.path.insert(0, os.path.join(ROOT, "host_tests", "cpython"))
 sys.path.insert(0, FIRMWARE)
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import flash  # noqa: E402
+
+MPLIB = flash.lib()   # the pinned MicroPython libraries (microdot), for the interpreter
 
 
 def run_mp(code, heapsize=None, fakes=False, timeout=300, first=None):
@@ -31,7 +35,7 @@ def run_mp(code, heapsize=None, fakes=False, timeout=300, first=None):
     returned decoded. Any error fails the calling test with the interpreter's output.
     `first`: a folder searched before firmware/ (a precompiled image).
     """
-    path = [".frozen", FIRMWARE, MP_HELPERS]
+    path = [".frozen", FIRMWARE, MPLIB, MP_HELPERS]
     if first:
         path.insert(1, first)   # e.g. a precompiled image, ahead of the sources
     if fakes:

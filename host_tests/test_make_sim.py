@@ -11,8 +11,13 @@ LINE = re.compile(r"^(\d\d:\d\d:\d\d) V=\s*([\d.]+)V I=\s*([\d.]+)A P=\s*([+-][\
 
 
 def make_sim(*args, timeout=120):
+    import tempfile
+    from test_api import free_port
     t0 = time.monotonic()
-    p = subprocess.Popen(["make", "-s", "sim", *args], cwd=ROOT, stdout=subprocess.PIPE,
+    flash = tempfile.mkdtemp()      # a new board: nothing saved on its flash
+    p = subprocess.Popen(["make", "-s", "sim", "PORT=%d" % free_port(), "DATA=" + flash, *args],
+                         cwd=ROOT,
+                         stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True)
     lines = []
     first = None

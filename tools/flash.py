@@ -21,6 +21,10 @@ FIRMWARE = os.path.join(ROOT, "firmware")
 BUILD = os.path.join(ROOT, "build", "device")
 BIN = os.path.dirname(sys.executable)
 AS_SOURCE = {"boot.py", "main.py"}
+MPLIB = os.path.join(ROOT, "build", "mplib")
+# Libraries made for MicroPython, installed (pinned) from PyPI into the venv, and the modules of
+# them that go onto the board.
+LIB_MODULES = {"microdot": ["__init__.py", "microdot.py", "helpers.py"]}
 EXCLUDED_DIRS = {os.path.join("board", "sim"), "__pycache__"}
 
 
@@ -40,6 +44,17 @@ def device_files():
                 yield os.path.normpath(os.path.join(rel, f))
 
 
+def lib(out=MPLIB):
+    """Copy the pinned MicroPython libraries out of the venv (for make sim and the tests)."""
+    import importlib.util
+    for pkg, files in LIB_MODULES.items():
+        src = os.path.dirname(importlib.util.find_spec(pkg).origin)
+        os.makedirs(os.path.join(out, pkg), exist_ok=True)
+        for f in files:
+            shutil.copyfile(os.path.join(src, f), os.path.join(out, pkg, f))
+    return out
+
+
 def build(out=BUILD):
     if os.path.isdir(out):
         shutil.rmtree(out)
@@ -56,6 +71,14 @@ def build(out=BUILD):
             subprocess.run([tool("mpy-cross"), "-march=xtensawin", "-o", dst, rel], cwd=FIRMWARE,
                            check=True)
         built.append(os.path.relpath(dst, out))
+    libs = lib()
+    for pkg, files in LIB_MODULES.items():
+        for f in files:
+            dst = os.path.join(out, "lib", pkg, f[:-3] + ".mpy")
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            subprocess.run([tool("mpy-cross"), "-march=xtensawin", "-o", dst,
+                            os.path.join(libs, pkg, f)], check=True)
+            built.append(os.path.relpath(dst, out))
     return built
 
 
@@ -83,6 +106,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("build", help="compile firmware/ into build/device/")
+    sub.add_parser("lib", help="copy the MicroPython libraries into build/mplib/")
     f = sub.add_parser("flash", help="write MicroPython to the board")
     f.add_argument("--port", required=True)
     f.add_argument("--firmware", required=True, help="MicroPython .bin for the board")
@@ -92,6 +116,8 @@ def main(argv=None):
     if a.cmd == "build":
         for rel in build():
             print(rel)
+    elif a.cmd == "lib":
+        print(lib())
     elif a.cmd == "flash":
         flash(a.port, a.firmware)
     else:

@@ -1,0 +1,179 @@
+"""The MaxPV! v3.1 HTTP API on microdot: /api/get, /api/set, /api/action.
+
+Bodies are plain text exactly as the original formats them (api/data.py), so existing
+clients keep working. Unlike the original, a request that cannot be served gets a 4xx status
+and a body that starts with the original words ("Unknown request", "Bad request") and then
+says what is wrong; such a request changes nothing.
+"""
+from microdot import Microdot
+from api import data
+from router import params as P
+from router.params import ParamError
+from router.control import STOP, FORCE, AUTO
+
+VERSION = "0.1.0"          # this firmware (served as the router's and the web UI's version)
+API_VERSION = "3.1"        # the MaxPV! API it serves
+OK = "Request successfully processed"
+MODE_WORDS = {"stop": STOP, "force": FORCE, "auto": AUTO}
+TEXT = {"Content-Type": "text/plain; charset=utf-8"}
+PING_STALE_S = 1.5         # as the original: "offline" after 1.5 s without fresh figures
+
+
+class View:
+    """What the formatters read: the router's last figures and state."""
+
+    def __init__(self, rt, mv_per_lsb):
+        self.rt = rt
+        self.mv_per_lsb = mv_per_lsb
+
+    @property
+    def last(self):
+        return self.rt.last
+
+    @property
+    def sum(self):
+        return self.rt.sum
+
+    @property
+    def energy(self):
+        return self.rt.energy
+
+    def cnt_calib(self):
+        return self.rt.params.get("CNT_CALIB")
+
+    def ssr_mode(self):
+        return self.rt.ctrl.ssr_mode
+
+    def relay_mode(self):
+        return self.rt.relay.mode
+
+    def bias_volts(self):
+        return self.rt.measure.v_mid_q8 / 256 * self.mv_per_lsb / 1000
+
+
+def _number(text, top):
+    """'01'..'NN' -> int, or None."""
+    t = text.strip()
+    if not t.isdigit():
+        return None
+    n = int(t)
+    return n if 1 <= n <= top else None
+
+
+def make_app(rt, mv_per_lsb, clock_text):
+    """The API app over the router `rt`; clock_text() gives the time of day as HH:MM:SS."""
+    app = Microdot()
+    Microdot.max_content_length = 1024     # no request of this API has a body
+    view = View(rt, mv_per_lsb)
+
+    def ok(body=OK):
+        return body, 200, TEXT
+
+    def fail(body, status=400):
+        return body, status, TEXT
+
+    def ssr_state():
+        mode = rt.ctrl.ssr_mode
+        if mode == STOP:
+            return "STOP"
+        if mode == FORCE:
+            return "FORCE"
+        st = rt.sum.status
+        return "MAX" if st & 2 else ("ON" if st & 1 else "OFF")
+
+    def relay_state():
+        mode = rt.relay.mode
+        if mode == STOP:
+            return "STOP"
+        if mode == FORCE:
+            return "FORCE"
+        return "ON" if rt.sum.relay_on else "OFF"
+
+    def ping():
+        at = rt.sum.at
+        fresh = at is not None and rt.board.seconds() - at <= PING_STALE_S
+        return "running" if fresh and rt.sync.locked else "offline"
+
+    @app.get("/api/get")
+    async def api_get(req):
+        a = req.args
+        if "param" in a:
+            n = _number(a["param"], P.COUNT)
+            if n is None:
+                return fail("Unknown request: param must be 01..%02d" % P.COUNT)
+            return ok(rt.params.text(n))
+        if "data" in a:
+            n = _number(a["data"], data.COUNT)
+            if n is None:
+                return fail("Unknown request: data must be 01..%02d" % data.COUNT)
+            return ok(data.value(view, n))
+        if "allparam" in a:
+            return ok(rt.params.all_text())
+        if "alldata" in a:
+            return ok(data.alldata(view))
+        if "version" in a or "versionweb" in a:
+            return ok(VERSION)
+        if "versionmaxpv" in a:
+            return ok(API_VERSION)
+        if "relaystate" in a:
+            return ok(relay_state())
+        if "ssrstate" in a:
+            return ok(ssr_state())
+        if "ping" in a:
+            return ok(ping())
+        if "time" in a:
+            return ok(clock_text())
+        return fail("Unknown request: /api/get takes data=NN, alldata, param=NN, allparam, "
+                    "version, versionmaxpv, versionweb, relaystate, ssrstate, ping or time")
+
+    @app.get("/api/set")
+    async def api_set(req):
+        a = req.args
+        value = a.get("value")
+        if "param" in a:
+            n = _number(a["param"], P.COUNT)
+            if n is None:
+                return fail("Bad request: param must be 01..%02d" % P.COUNT)
+            if value is None:
+                return fail("Bad request: value is missing")
+            try:
+                rt.params.set(n, value)
+            except ParamError as e:
+                return fail("Bad request: %s" % e)
+            return ok()
+        for key, setter in (("relaymode", rt.set_relay_mode), ("ssrmode", rt.set_ssr_mode)):
+            if key in a:
+                mode = MODE_WORDS.get((value or "").strip())
+                if mode is None:
+                    return fail("Bad request: %s value must be stop, force or auto" % key)
+                setter(mode)
+                return ok()
+        return fail("Bad request or request unknown: /api/set takes param=NN&value=V, "
+                    "relaymode&value=M or ssrmode&value=M")
+
+    @app.get("/api/action")
+    async def api_action(req):
+        a = req.args
+        if "restart" in a:
+            rt.restart()
+        elif "resetindex" in a:
+            rt.reset_energy()
+        elif "saveindex" in a:
+            rt.save_energy()
+        elif "saveparam" in a:
+            rt.params.save()
+        elif "loadparam" in a or "loaddparam" in a:
+            if not rt.params.load():
+                return fail("Bad request: no saved parameters to load", 409)
+        elif "format" in a:
+            rt.params.format()
+        else:
+            return fail("Unknown request: /api/action takes restart, resetindex, saveindex, "
+                        "saveparam, loadparam or format")
+        return ok()
+
+    @app.errorhandler(404)
+    async def not_found(req):
+        return fail("Not found: %s" % req.path, 404)
+
+    return app

@@ -1,0 +1,193 @@
+"""MaxPV! v3.1 API conformance, over real HTTP on loopback, against the firmware running
+under the MicroPython unix port on the simulated board (what `make sim` serves)."""
+import os
+import re
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from conftest import FIRMWARE, MICROPYTHON, MPLIB
+
+# data 1..26 in v3.1's order and formats (reference/maxpv3_esp_spec.md §1.5), then ours
+KWH = r"-?\d+\.\d{3}"
+FORMATS = {
+    1: r"\d+\.\d", 2: r"\d+\.\d{3}", 3: r"-?\d+\.\d", 4: r"\d+\.\d", 5: r"\d+\.\d",
+    6: r"\d+\.\d", 7: r"\d+\.\d", 8: r"(-?\d\.\d{4}|nan)", 9: KWH, 10: KWH, 11: KWH, 12: KWH,
+    13: r"\d+\.\d", 14: r"[019]", 15: r"[019]", 16: r"(\d+\.\d{2}|N/A)", 17: r"(\d+\.\d{2}|N/A)",
+    18: r"(\d+\.\d{2}|N/A)", 19: r"\d\.\d{3}", 20: r"[01]{8}", 21: r"\d+:\d\d:\d\d:\d\d",
+    22: r"\d+", 23: KWH, 24: KWH, 25: KWH, 26: KWH, 27: r"\d+", 28: r"(-99|-?\d+\.\d)",
+    29: r"[01]",
+}
+PARAM = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    port = free_port()
+    data = tmp_path_factory.mktemp("flash")
+    env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (FIRMWARE, MPLIB))
+    p = subprocess.Popen([MICROPYTHON, "main.py", "--scenario", "load_steps", "--speed", "1",
+                          "--port", str(port), "--quiet", "1", "--data", str(data)],
+                         cwd=FIRMWARE, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = "http://127.0.0.1:%d" % port
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if get(base, "/api/get?ping")[1] == "running":
+                break
+        except OSError:
+            pass
+        if time.monotonic() > deadline or p.poll() is not None:
+            p.kill()
+            pytest.fail("the firmware did not serve the API:\n" + p.stdout.read().decode())
+        time.sleep(0.2)
+    yield base
+    p.kill()
+    p.wait()
+
+
+def get(base, path):
+    try:
+        with urllib.request.urlopen(base + path, timeout=5) as r:
+            return r.status, r.read().decode(), r.headers.get("Content-Type")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(), e.headers.get("Content-Type")
+
+
+def ok(base, path):
+    status, body, ctype = get(base, path)
+    assert status == 200, (path, status, body)
+    assert ctype.startswith("text/plain")
+    return body
+
+
+def state(base):
+    """Everything a rejected request must leave alone."""
+    return (ok(base, "/api/get?allparam"), ok(base, "/api/get?data=14"),
+            ok(base, "/api/get?data=15"))
+
+
+def test_every_data_index_has_its_format(api):
+    for n, fmt in FORMATS.items():
+        body = ok(api, "/api/get?data=%02d" % n)
+        assert re.fullmatch(fmt, body), (n, body)
+        assert ok(api, "/api/get?data=%d" % n) is not None      # '7' as well as '07'
+
+
+def test_alldata_is_the_26_fields_of_v31(api):
+    fields = ok(api, "/api/get?alldata").split(",")
+    assert len(fields) == 26
+    for n, f in enumerate(fields, 1):
+        assert re.fullmatch(FORMATS[n], f), (n, f)
+    v = float(fields[0])
+    assert 220 < v < 240                                    # the sim's 230 V mains
+    assert fields[13] == "9" and fields[14] == "9"          # AUTO / AUTO
+
+
+def test_allparam_is_the_16_parameters(api):
+    vals = ok(api, "/api/get?allparam").split(",")
+    assert len(vals) == 16 and all(PARAM.match(v) for v in vals)
+    for n in range(1, 17):
+        assert ok(api, "/api/get?param=%02d" % n) == vals[n - 1]
+
+
+def test_versions_states_ping_time(api):
+    assert re.fullmatch(r"\d+\.\d+\.\d+", ok(api, "/api/get?version"))
+    assert ok(api, "/api/get?versionmaxpv") == "3.1"
+    assert ok(api, "/api/get?ssrstate") in ("MAX", "ON", "OFF")
+    assert ok(api, "/api/get?relaystate") in ("ON", "OFF")
+    assert ok(api, "/api/get?ping") == "running"
+    assert re.fullmatch(r"\d\d:\d\d:\d\d", ok(api, "/api/get?time"))
+
+
+def test_mode_switches_show_in_data_14_15_and_the_states(api):
+    try:
+        for word, code, ssr, relay in (("force", "1", "FORCE", "FORCE"), ("stop", "0", "STOP", "STOP")):
+            assert ok(api, "/api/set?ssrmode&value=" + word) == "Request successfully processed"
+            assert ok(api, "/api/set?relaymode&value=" + word) == "Request successfully processed"
+            assert ok(api, "/api/get?data=14") == code and ok(api, "/api/get?data=15") == code
+            assert ok(api, "/api/get?ssrstate") == ssr and ok(api, "/api/get?relaystate") == relay
+            assert ok(api, "/api/get?alldata").split(",")[13:15] == [code, code]
+        time.sleep(1.5)
+        # STOP: no regulation, so no firing delays.
+        assert ok(api, "/api/get?data=16") == "N/A"
+    finally:
+        ok(api, "/api/set?ssrmode&value=auto")
+        ok(api, "/api/set?relaymode&value=auto")
+    assert ok(api, "/api/get?data=14") == "9"
+
+
+def test_parameter_set_with_a_comma_is_read_back(api):
+    before = ok(api, "/api/get?param=01")
+    try:
+        assert ok(api, "/api/set?param=01&value=0,31234") == "Request successfully processed"
+        assert ok(api, "/api/get?param=01") == "0.31234"
+        assert ok(api, "/api/set?param=6&value=25") == "Request successfully processed"
+        assert ok(api, "/api/get?param=06") == "25"
+    finally:
+        ok(api, "/api/set?param=01&value=" + before)
+        ok(api, "/api/set?param=06&value=10")
+
+
+def test_save_load_format(api):
+    ok(api, "/api/set?param=06&value=40")
+    ok(api, "/api/action?saveparam")
+    ok(api, "/api/set?param=06&value=-50")
+    assert ok(api, "/api/action?loadparam") == "Request successfully processed"
+    assert ok(api, "/api/get?param=06") == "40"
+    ok(api, "/api/set?param=06&value=-60")
+    ok(api, "/api/action?loaddparam")                      # the PDF's spelling works too
+    assert ok(api, "/api/get?param=06") == "40"
+    ok(api, "/api/action?format")
+    assert ok(api, "/api/get?param=06") == "10"            # defaults, live
+    status, body, _ = get(api, "/api/action?loadparam")     # and nothing saved any more
+    assert status == 409 and body.startswith("Bad request")
+    assert ok(api, "/api/get?param=06") == "10"
+
+
+def test_index_actions(api):
+    ok(api, "/api/action?saveindex")
+    ok(api, "/api/action?resetindex")
+    assert ok(api, "/api/get?data=09") == "0.000"
+    assert ok(api, "/api/get?data=23") == "0.000"           # the day reference follows
+    assert ok(api, "/api/action?restart") == "Request successfully processed"
+    deadline = time.monotonic() + 10
+    while ok(api, "/api/get?ping") != "running":            # measurement and control restart
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+
+
+BAD = [
+    ("/api/get?data=00", 400, "Unknown request"), ("/api/get?data=30", 400, "Unknown request"),
+    ("/api/get?data=abc", 400, "Unknown request"), ("/api/get?param=17", 400, "Unknown request"),
+    ("/api/get?param=", 400, "Unknown request"), ("/api/get?nothing", 400, "Unknown request"),
+    ("/api/get", 400, "Unknown request"),
+    ("/api/set?param=06&value=2001", 400, "Bad request"), ("/api/set?param=06&value=abc", 400, "Bad request"),
+    ("/api/set?param=06", 400, "Bad request"), ("/api/set?param=06&value=", 400, "Bad request"),
+    ("/api/set?param=17&value=1", 400, "Bad request"), ("/api/set?param=02&value=0.5", 400, "Bad request"),
+    ("/api/set?param=07&value=8.5", 400, "Bad request"), ("/api/set?ssrmode&value=AUTO", 400, "Bad request"),
+    ("/api/set?ssrmode", 400, "Bad request"), ("/api/set?relaymode&value=on", 400, "Bad request"),
+    ("/api/set?foo=1", 400, "Bad request"), ("/api/action?format2", 400, "Unknown request"),
+    ("/api/action", 400, "Unknown request"), ("/api/nope", 404, "Not found"), ("/", 404, "Not found"),
+]
+
+
+@pytest.mark.parametrize("path,status,words", BAD)
+def test_bad_requests_get_4xx_with_the_original_words_and_change_nothing(api, path, status, words):
+    before = state(api)
+    code, body, ctype = get(api, path)
+    assert code == status and body.startswith(words), (code, body)
+    assert len(body) > len(words) + 2                       # and it says what is wrong
+    assert state(api) == before

@@ -11,6 +11,9 @@ from router.mains import MainsSync
 from router.params import Params
 from realtime import Realtime
 from store import Store
+from services.config import Config
+from services.history import History
+from services.admin import Admin
 
 
 def _args(argv):
@@ -56,32 +59,69 @@ def clock_text(board):
     return "%02d:%02d:%02d" % ((s // 3600) % 24, (s // 60) % 60, s % 60)
 
 
-async def router_task(rt, board, seconds, quiet):
-    while True:
-        if rt.step():
-            r = rt.summary()
-            if not quiet:
-                print(status_line(r, rt.sum, clock_text(board) if board.NAME == "sim" else ""))
-            if seconds and board.seconds() >= seconds:
-                return
-        await asyncio.sleep_ms(board.between_windows(rt.next_start()))
+class Firmware:
+    """One boot of the firmware: router, services and the HTTP server."""
 
+    def __init__(self, board, store, opts):
+        self.board = board
+        self.opts = opts
+        self.rt = make_router(board, store)
+        self.config = Config(store)
+        self.history = History(store)
+        self.admin = Admin(store)
+        self.rebooting = False
+        # The port: the saved configuration's on a device; on the simulated board the
+        # command line's unless a configuration was saved (so http_port is honoured there too).
+        self.port = self.config.get("http_port")
+        if board.NAME != "esp32" and store.read("config") is None:
+            self.port = int(opts["port"])
 
-async def run(rt, board, opts):
-    from api.app import make_app
-    from board import config
-    app = make_app(rt, config.ADC_MV_PER_LSB, lambda: clock_text(board))
-    asyncio.create_task(app.start_server(host="0.0.0.0" if board.NAME == "esp32" else "127.0.0.1",
-                                         port=int(opts["port"])))
-    await router_task(rt, board, float(opts["seconds"]), opts["quiet"] != "0")
-    app.shutdown()
+    def reboot(self):
+        self.rebooting = True
+
+    async def run(self):
+        from api.app import make_app, Services
+        from board import config
+        b = self.board
+        rt = self.rt
+        app = make_app(rt, Services(config.ADC_MV_PER_LSB, lambda: clock_text(b), self.config,
+                                    self.history, self.admin, self.reboot))
+        if b.NAME == "sim":
+            from api import sim
+            sim.register(app, b)
+        host = "0.0.0.0" if b.NAME == "esp32" else "127.0.0.1"
+        server = asyncio.create_task(app.start_server(host=host, port=self.port))
+        seconds = float(self.opts["seconds"])
+        quiet = self.opts["quiet"] != "0"
+        while not self.rebooting:
+            if rt.step():
+                r = rt.summary()
+                e = rt.energy
+                self.history.tick(b.epoch(), e.wh[0], e.wh[1], e.wh[2],
+                                  e.pulses * rt.params.get("CNT_CALIB"), e.relay_s // 60)
+                if not quiet:
+                    print(status_line(r, rt.sum, clock_text(b) if b.NAME == "sim" else ""))
+                if seconds and b.seconds() >= seconds:
+                    break
+            await asyncio.sleep_ms(b.between_windows(rt.next_start()))
+        rt.save_energy()
+        b.ssr_off()
+        app.shutdown()
+        await server
 
 
 def main(argv):
     opts = _args(argv)
     board = make_board(opts)
-    rt = make_router(board, Store(board.data_dir))
-    asyncio.run(run(rt, board, opts))
+    store = Store(board.data_dir)
+    while True:
+        fw = Firmware(board, store, opts)
+        asyncio.run(fw.run())
+        if not fw.rebooting:
+            return
+        # rebootesp: on the chip a real reset; on the simulated board the firmware starts
+        # again in this process (the house goes on), from what it saved.
+        board.reboot()
 
 
 if __name__ == "__main__":

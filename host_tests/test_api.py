@@ -33,34 +33,57 @@ def free_port():
     return port
 
 
+class Firmware:
+    """The firmware under MicroPython on the simulated board, serving HTTP on loopback."""
+
+    def __init__(self, flash, scenario="load_steps", speed="1", port=None, extra=()):
+        self.port = port or free_port()
+        env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (FIRMWARE, MPLIB))
+        self.p = subprocess.Popen([MICROPYTHON, *extra, "main.py", "--scenario", scenario,
+                                   "--speed", speed, "--port", str(self.port), "--quiet", "1",
+                                   "--data", str(flash)],
+                                  cwd=FIRMWARE, env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT)
+        self.base = "http://127.0.0.1:%d" % self.port
+        self.wait()
+
+    def wait(self, port=None, timeout=20):
+        """Until the firmware answers (on `port` after a reboot that changed it)."""
+        if port:
+            self.port = port
+            self.base = "http://127.0.0.1:%d" % port
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if get(self.base, "/api/get?ping")[1] == "running":
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline or self.p.poll() is not None:
+                self.stop()
+                pytest.fail("the firmware did not serve the API:\n" + self.p.stdout.read().decode())
+            time.sleep(0.2)
+
+    def stop(self):
+        self.p.kill()
+        self.p.wait()
+
+
+def launch(flash, **kw):
+    return Firmware(flash, **kw)
+
+
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
-    port = free_port()
-    data = tmp_path_factory.mktemp("flash")
-    env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (FIRMWARE, MPLIB))
-    p = subprocess.Popen([MICROPYTHON, "main.py", "--scenario", "load_steps", "--speed", "1",
-                          "--port", str(port), "--quiet", "1", "--data", str(data)],
-                         cwd=FIRMWARE, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = "http://127.0.0.1:%d" % port
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if get(base, "/api/get?ping")[1] == "running":
-                break
-        except OSError:
-            pass
-        if time.monotonic() > deadline or p.poll() is not None:
-            p.kill()
-            pytest.fail("the firmware did not serve the API:\n" + p.stdout.read().decode())
-        time.sleep(0.2)
-    yield base
-    p.kill()
-    p.wait()
+    fw = launch(tmp_path_factory.mktemp("flash"))
+    yield fw.base
+    fw.stop()
 
 
-def get(base, path):
+def get(base, path, headers=None):
     try:
-        with urllib.request.urlopen(base + path, timeout=5) as r:
+        req = urllib.request.Request(base + path, headers=headers or {})
+        with urllib.request.urlopen(req, timeout=5) as r:
             return r.status, r.read().decode(), r.headers.get("Content-Type")
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode(), e.headers.get("Content-Type")

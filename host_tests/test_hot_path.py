@@ -82,21 +82,21 @@ def host_image(tmp_path_factory):
     """The device image, compiled for this host's architecture (the device runs .mpy files:
     compiling .py on the chip would need far more RAM than running it)."""
     out = tmp_path_factory.mktemp("img")
-    for rel in flash.device_files():
-        if rel not in flash.AS_SOURCE:
-            dst = out / (rel[:-3] + ".mpy")
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            subprocess.run([flash.tool("mpy-cross"), "-march=x64", "-o", str(dst), rel],
-                           cwd=FIRMWARE, check=True)
+    for rel in flash.device_files():   # main.py too: here it is imported, not run
+        dst = out / (rel[:-3] + ".mpy")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([flash.tool("mpy-cross"), "-march=x64", "-o", str(dst), rel],
+                       cwd=FIRMWARE, check=True)
     return str(out)
 
 
 def test_router_core_runs_in_a_small_heap(host_image):
     # The ESP32-WROOM leaves ~110-150 kB to MicroPython once Wi-Fi is up, and the web
-    # server needs much of it. The router core (measurement, PLL, regulation, relay, energy,
-    # parameters, storage) loaded from its image, with the replay board's 8 kB of tables and
-    # main.py compiled from source, retains ~69 kB on this 64-bit host (pointers twice the
-    # chip's): it must run in a 128 kB heap and stay under 80 kB, so that growth is noticed.
+    # server needs much of it. The router (measurement, PLL, regulation, relay, energy,
+    # parameters, storage) with its services (configuration, history, admin), loaded from
+    # its image, with the replay board's 8 kB of tables, retains ~90 kB on this 64-bit host
+    # (pointers twice the chip's): it must run in a 160 kB heap and stay under 100 kB, so
+    # that growth is noticed. (The whole firmware serving HTTP: test_api_load.py, 256 kB.)
     r = run_mp(SETUP % (180, 17, 9) + """
 for _ in range(200):
     if rt.step():
@@ -104,6 +104,6 @@ for _ in range(200):
     b.between_windows(rt.next_start())
 gc.collect()
 print(json.dumps({"used": gc.mem_alloc(), "v": rt.last.vrms}))
-""", heapsize="128K", first=host_image)
+""", heapsize="160K", first=host_image)
     assert r["v"] > 200
-    assert r["used"] < 80000
+    assert r["used"] < 100000

@@ -1,15 +1,21 @@
-"""The MaxPV! v3.1 HTTP API on microdot: /api/get, /api/set, /api/action.
+"""The MaxPV! v3.1 HTTP API on microdot: /api/get, /api/set, /api/action, /api/history.
 
 Bodies are plain text exactly as the original formats them (api/data.py), so existing
 clients keep working. Unlike the original, a request that cannot be served gets a 4xx status
 and a body that starts with the original words ("Unknown request", "Bad request") and then
 says what is wrong; such a request changes nothing.
+
+Protection the original lacked: when an admin password is set, /api/set and /api/action need
+HTTP Basic auth (reads stay open); a state-changing request that a browser marks as
+cross-site (Sec-Fetch-Site, or an Origin other than the router itself) is refused; requests
+are capped in size.
 """
 from microdot import Microdot
 from api import data
 from router import params as P
 from router.params import ParamError
 from router.control import STOP, FORCE, AUTO
+from services.config import ConfigError
 
 VERSION = "0.1.0"          # this firmware (served as the router's and the web UI's version)
 API_VERSION = "3.1"        # the MaxPV! API it serves
@@ -60,11 +66,34 @@ def _number(text, top):
     return n if 1 <= n <= top else None
 
 
-def make_app(rt, mv_per_lsb, clock_text):
-    """The API app over the router `rt`; clock_text() gives the time of day as HH:MM:SS."""
+class Services:
+    """What the API needs besides the router (wired by main.py)."""
+
+    def __init__(self, mv_per_lsb, clock_text, config, history, admin, reboot):
+        self.mv_per_lsb = mv_per_lsb
+        self.clock_text = clock_text   # () -> "HH:MM:SS"
+        self.config = config
+        self.history = history
+        self.admin = admin
+        self.reboot = reboot           # () -> None: save and restart the firmware
+
+
+def _same_origin(req):
+    """False for what a browser marks as coming from another site."""
+    site = req.headers.get("Sec-Fetch-Site")
+    if site is not None and site not in ("same-origin", "none"):
+        return False
+    origin = req.headers.get("Origin")
+    return origin is None or origin.split("://", 1)[-1] == req.headers.get("Host", "")
+
+
+def make_app(rt, sv):
+    """The API app over the router `rt` and the services `sv`."""
     app = Microdot()
     Microdot.max_content_length = 1024     # no request of this API has a body
-    view = View(rt, mv_per_lsb)
+    Microdot.max_readline = 1024           # nor a longer line (URL, header)
+    view = View(rt, sv.mv_per_lsb)
+    clock_text = sv.clock_text
 
     def ok(body=OK):
         return body, 200, TEXT
@@ -107,6 +136,8 @@ def make_app(rt, mv_per_lsb, clock_text):
             if n is None:
                 return fail("Unknown request: data must be 01..%02d" % data.COUNT)
             return ok(data.value(view, n))
+        if "configmaxpv" in a:
+            return sv.config.to_json(), 200, {"Content-Type": "application/json"}
         if "allparam" in a:
             return ok(rt.params.all_text())
         if "alldata" in a:
@@ -124,10 +155,24 @@ def make_app(rt, mv_per_lsb, clock_text):
         if "time" in a:
             return ok(clock_text())
         return fail("Unknown request: /api/get takes data=NN, alldata, param=NN, allparam, "
-                    "version, versionmaxpv, versionweb, relaystate, ssrstate, ping or time")
+                    "configmaxpv, version, versionmaxpv, versionweb, relaystate, ssrstate, "
+                    "ping or time")
+
+    def guard(req):
+        """None if a state-changing request may go on, else the refusal."""
+        if not _same_origin(req):
+            return fail("Forbidden: cross-site request refused", 403)
+        if not sv.admin.check(req.headers.get("Authorization")):
+            return ("Unauthorized: this router has an admin password (user 'admin')", 401,
+                    {"Content-Type": "text/plain; charset=utf-8",
+                     "WWW-Authenticate": 'Basic realm="MaxPV"'})
+        return None
 
     @app.get("/api/set")
     async def api_set(req):
+        refused = guard(req)
+        if refused:
+            return refused
         a = req.args
         value = a.get("value")
         if "param" in a:
@@ -148,11 +193,33 @@ def make_app(rt, mv_per_lsb, clock_text):
                     return fail("Bad request: %s value must be stop, force or auto" % key)
                 setter(mode)
                 return ok()
+        if "configmaxpv" in a:
+            if value is None:
+                return fail("Bad request: value is missing")
+            try:
+                later = sv.config.update(value)
+            except ConfigError as e:
+                return fail("Bad request: %s" % e)
+            if later:
+                return ok(OK + " (applied at the next reboot: %s)" % ", ".join(later))
+            return ok()
+        if "adminpass" in a:
+            if value is None:
+                return fail("Bad request: value is missing (empty to remove the password)")
+            try:
+                sv.admin.set(value)
+            except ValueError as e:
+                return fail("Bad request: %s" % e)
+            return ok()
         return fail("Bad request or request unknown: /api/set takes param=NN&value=V, "
-                    "relaymode&value=M or ssrmode&value=M")
+                    "relaymode&value=M, ssrmode&value=M, configmaxpv&value=JSON or "
+                    "adminpass&value=P")
 
     @app.get("/api/action")
     async def api_action(req):
+        refused = guard(req)
+        if refused:
+            return refused
         a = req.args
         if "restart" in a:
             rt.restart()
@@ -167,10 +234,23 @@ def make_app(rt, mv_per_lsb, clock_text):
                 return fail("Bad request: no saved parameters to load", 409)
         elif "format" in a:
             rt.params.format()
+        elif "eraseconfigesp" in a:
+            sv.config.erase()
+        elif "rebootesp" in a:
+            sv.reboot()
         else:
             return fail("Unknown request: /api/action takes restart, resetindex, saveindex, "
-                        "saveparam, loadparam or format")
+                        "saveparam, loadparam, format, eraseconfigesp or rebootesp")
         return ok()
+
+    @app.get("/api/history")
+    async def api_history(req):
+        a = req.args
+        if "power" in a:
+            return sv.history.power_csv(), 200, {"Content-Type": "text/csv; charset=utf-8"}
+        if "relay" in a:
+            return sv.history.relay_csv(), 200, {"Content-Type": "text/csv; charset=utf-8"}
+        return fail("Unknown request: /api/history takes power or relay")
 
     @app.errorhandler(404)
     async def not_found(req):

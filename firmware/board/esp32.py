@@ -200,6 +200,14 @@ class Esp32Board:
     def local_day(self):
         return time.time() // 86400
 
+    def epoch(self):
+        """UNIX time (MicroPython's epoch is 2000-01-01)."""
+        return time.time() + 946684800
+
+    def reboot(self):
+        import machine
+        machine.reset()
+
     def seconds(self):
         self._uptime()
         return self._up_s + self._up_ms / 1000

@@ -23,6 +23,8 @@ from . import scenario as _scenario
 
 from .clock import START_US
 
+SIM_DAY_EPOCH = 1782000000 // 86400 * 86400   # 2026-06-21 00:00 UTC
+
 
 def _t(d, key, default):
     v = d.get(key)
@@ -186,6 +188,17 @@ class SimBoard:
 
     def local_day(self):
         return int(self.local_time() // 86400)
+
+    def epoch(self):
+        """UNIX time: the scenario's day is 2026-06-21 (the clock runs at time_scale)."""
+        return SIM_DAY_EPOCH + self.local_time()
+
+    def reboot(self):
+        """The firmware restarts (the house does not): uptime starts again, outputs off."""
+        self.world.gate_off(float(self.now))
+        self.world.set_relay(False)
+        self.boot_us = self.now
+        self._wall0 = None
 
     def run_until(self, seconds, rt):
         """Drive the router's window loop until the virtual clock reaches `seconds`."""

@@ -128,6 +128,7 @@ class Scenario:
         self.adc = d.get("adc") or {}
         self.timing = d.get("timing") or {}
         self.events = d.get("events", [])
+        self.manual = {}     # set at run time through /sim/set: load_w, pv_factor, thermostat, mains
         self._state = State()
 
     def hz_at(self, ts):
@@ -189,6 +190,16 @@ class Scenario:
                 st.bias_i_mv = ev["bias_i_mv"]
             if ev.get("relay_load"):
                 st.relay_load = True
+        m = self.manual
+        if m:
+            if m.get("load_w"):
+                loads.append((float(m["load_w"]), 1.0))
+            if "pv_factor" in m:
+                pv *= m["pv_factor"]
+            if m.get("thermostat") in ("open", "closed"):
+                st.thermostat = m["thermostat"]
+            if m.get("mains") == "off":
+                st.mains_on = False
         st.loads = loads
         st.pv_w = pv
         return st

@@ -1,0 +1,59 @@
+"""Control of the simulated board over HTTP (only registered on the simulated board):
+
+    GET /sim/state                     the sim's ground truth and what it is doing, as JSON
+    GET /sim/set?load=W                an extra house load of W watts (0 removes it)
+    GET /sim/set?pv=F                  PV production times F (0..2; clouds, 1 = the sun's)
+    GET /sim/set?thermostat=open|closed|auto
+    GET /sim/set?mains=off|on          a grid outage
+"""
+import json
+
+TEXT = {"Content-Type": "text/plain; charset=utf-8"}
+
+
+def register(app, board):
+    world = board.world
+    sc = board.scenario
+
+    @app.get("/sim/state")
+    async def sim_state(req):
+        t = board.truth()
+        st = world.state
+        return json.dumps({
+            "seconds": board.seconds(), "mains_on": st.mains_on, "hz": st.hz,
+            "pv_w": world.p_pv, "loads_w": [w for w, _ in st.loads],
+            "heater_powered": world._heater_powered(), "tank_c": world.tank_c,
+            "relay_on": world.relay_on, "manual": sc.manual,
+            "truth": {"seconds": t[0], "grid_wh": t[1] / 3600, "heater_wh": t[2] / 3600,
+                      "pv_wh": t[3] / 3600, "relay_wh": t[4] / 3600},
+        }), 200, {"Content-Type": "application/json"}
+
+    @app.get("/sim/set")
+    async def sim_set(req):
+        a = req.args
+        m = dict(sc.manual)
+        try:
+            if "load" in a:
+                w = float(a["load"])
+                if not 0 <= w <= 20000:
+                    raise ValueError("load must be 0..20000 W")
+                m["load_w"] = w
+            if "pv" in a:
+                f = float(a["pv"])
+                if not 0 <= f <= 2:
+                    raise ValueError("pv must be 0..2")
+                m["pv_factor"] = f
+            if "thermostat" in a:
+                if a["thermostat"] not in ("open", "closed", "auto"):
+                    raise ValueError("thermostat must be open, closed or auto")
+                m["thermostat"] = a["thermostat"]
+            if "mains" in a:
+                if a["mains"] not in ("on", "off"):
+                    raise ValueError("mains must be on or off")
+                m["mains"] = a["mains"]
+            if not m or m == sc.manual and not a:
+                raise ValueError("nothing to set (load, pv, thermostat or mains)")
+        except ValueError as e:
+            return "Bad request: %s" % e, 400, TEXT
+        sc.manual = m
+        return "Request successfully processed", 200, TEXT

@@ -1,0 +1,149 @@
+"""The router's own configuration (MaxPV!'s `configmaxpv`): one table of keys, types,
+defaults and checks, stored power-loss-safe. Partial updates; an update with any bad key or
+value is refused as a whole and changes nothing. Network settings (and http_port) are applied
+at the next boot, as on the original.
+
+Keys are the original's (v3.1's six network keys first, then later versions'), plus what this
+firmware needs (dhcp, hostname). The MQTT password is never read back: GET shows "********"
+when one is set, and posting that placeholder back keeps the stored password.
+"""
+import json
+
+SECRET = "********"
+
+# (key, type, default, check) -- type: "ip", "int" (check = (min, max)), "flag",
+# "str" (check = max length), "host" (a DNS label), "path" (starts with "/")
+TABLE = (
+    ("ip", "ip", "192.168.1.250", None),
+    ("gateway", "ip", "192.168.1.1", None),
+    ("subnet", "ip", "255.255.255.0", None),
+    ("dns1", "ip", "192.168.1.1", None),
+    ("dns2", "ip", "8.8.8.8", None),
+    ("http_port", "int", 80, (1, 65535)),
+    ("dhcp", "flag", 1, None),
+    ("hostname", "host", "maxpv", 32),
+    ("mqtt_active", "flag", 0, None),
+    ("mqtt_ip", "ip", "192.168.1.100", None),
+    ("mqtt_port", "int", 1883, (1, 65535)),
+    ("mqtt_period", "int", 10, (1, 3600)),
+    ("mqtt_user", "str", "", 64),
+    ("mqtt_pass", "str", "", 64),
+    ("boost_duration", "int", 120, (1, 1440)),
+    ("boost_ratio", "int", 100, (10, 100)),
+    ("boost_timer_active", "flag", 0, None),
+    ("boost_timer_hour", "int", 4, (0, 23)),
+    ("boost_timer_minute", "int", 0, (0, 59)),
+    ("RelayPlus_active", "flag", 0, None),
+    ("RelayPlus_min", "int", 60, (5, 1440)),
+    ("RelayPlus_max", "int", 480, (5, 1440)),
+    ("RelayPlus_hour", "int", 21, (0, 23)),
+    ("max_temp", "int", 45, (20, 90)),
+    ("temp_limit_active", "flag", 0, None),
+    ("remoterelay_active", "flag", 0, None),
+    ("remoterelay_ip", "ip", "192.168.1.200", None),
+    ("remoterelay_port", "int", 80, (1, 65535)),
+    ("remoterelay_on", "path", "/relay0/cmd/1", 127),
+    ("remoterelay_off", "path", "/relay0/cmd/0", 127),
+)
+BY_KEY = {r[0]: r for r in TABLE}
+NETWORK = ("ip", "gateway", "subnet", "dns1", "dns2", "http_port", "dhcp", "hostname")
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _ip(v):
+    parts = v.split(".") if isinstance(v, str) else ()
+    if len(parts) != 4 or not all(p.isdigit() and len(p) <= 3 and int(p) <= 255 for p in parts):
+        return False
+    return True
+
+
+def check(key, value):
+    """The value to store for `key`, or ConfigError saying what is wrong. Numbers may come as
+    strings (the original admin page sends everything as strings)."""
+    r = BY_KEY.get(key)
+    if r is None:
+        raise ConfigError("unknown key '%s'" % key)
+    kind, lim = r[1], r[3]
+    if kind in ("int", "flag"):
+        try:
+            v = int(value) if not isinstance(value, bool) else None
+        except (ValueError, TypeError):
+            v = None
+        if v is None or (isinstance(value, float) and value != int(value)):
+            raise ConfigError("%s must be a whole number" % key)
+        lo, hi = (0, 1) if kind == "flag" else lim
+        if not lo <= v <= hi:
+            raise ConfigError("%s must be within %d..%d" % (key, lo, hi))
+        return v
+    if not isinstance(value, str):
+        raise ConfigError("%s must be a string" % key)
+    if kind == "ip":
+        if not _ip(value):
+            raise ConfigError("%s is not an IPv4 address: '%s'" % (key, value))
+        return value
+    if len(value) > lim:
+        raise ConfigError("%s is longer than %d characters" % (key, lim))
+    if kind == "host" and not (value and all(c.isalpha() or c.isdigit() or c == "-" for c in value)
+                               and value[0] != "-" and value[-1] != "-"):
+        raise ConfigError("hostname must be letters, digits and '-'")
+    if kind == "path" and not value.startswith("/"):
+        raise ConfigError("%s must start with '/'" % key)
+    return value
+
+
+class Config:
+    def __init__(self, store):
+        self.store = store
+        self.values = {r[0]: r[2] for r in TABLE}
+        saved = store.read("config") if store else None
+        if isinstance(saved, dict):
+            for k, v in saved.items():
+                try:
+                    self.values[k] = check(k, v)
+                except ConfigError:
+                    pass          # a key that no longer validates keeps its default
+        # What this boot runs with: network settings change only at the next boot.
+        self.booted = {k: self.values[k] for k in NETWORK}
+
+    def get(self, key):
+        return self.values[key]
+
+    def to_json(self):
+        out = []
+        for r in TABLE:
+            v = self.values[r[0]]
+            if r[0] == "mqtt_pass" and v:
+                v = SECRET
+            out.append("%s:%s" % (json.dumps(r[0]), json.dumps(v)))
+        return "{" + ",".join(out) + "}"
+
+    def update(self, text):
+        """Apply a JSON object of keys to change; all of it or nothing. Returns the keys that
+        take effect only at the next boot."""
+        try:
+            d = json.loads(text)
+        except ValueError:
+            raise ConfigError("the value is not valid JSON")
+        if not isinstance(d, dict) or not d:
+            raise ConfigError("the value must be a JSON object with at least one key")
+        new = {}
+        for k, v in d.items():
+            if k == "mqtt_pass" and v == SECRET:
+                continue
+            new[k] = check(k, v)
+        merged = dict(self.values)
+        merged.update(new)
+        if merged["RelayPlus_max"] < merged["RelayPlus_min"]:
+            raise ConfigError("RelayPlus_max must not be below RelayPlus_min")
+        if self.store is not None:
+            self.store.write("config", merged)
+        self.values = merged
+        return [k for k in new if k in NETWORK]
+
+    def erase(self):
+        """Back to the defaults at the next boot (the original then starts its access point)."""
+        if self.store is not None:
+            self.store.remove("config")

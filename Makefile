@@ -32,10 +32,11 @@ sim: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-## make bench: benchmark tables (real-time cost, regulation vs EcoPV / Mk2 / oracle)
+## make bench: benchmark tables (real-time cost, regulation vs EcoPV / Mk2 / oracle, HTTP load)
 bench: $(STAMP)
 	$(BIN)/python bench/realtime_cost.py
 	$(BIN)/python bench/regulation.py
+	$(BIN)/python bench/http.py
 
 ## make lock: re-pin the dev tools after changing pyproject.toml
 lock:

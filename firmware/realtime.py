@@ -244,3 +244,6 @@ class Realtime:
         self.ctrl.set_mode(AUTO)
         self.relay.set_mode(AUTO)
         self.t_prev = None
+        # The next summary covers only windows after the restart.
+        self.t_summary = self.board.ticks_us()
+        self.routed_sum = self.frac_sum = self.win_count = 0

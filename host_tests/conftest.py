@@ -45,7 +45,9 @@ def run_mp(code, heapsize=None, fakes=False, timeout=300, first=None):
     if heapsize:
         cmd += ["-X", "heapsize=" + str(heapsize)]
     cmd += ["-c", code]
-    p = subprocess.run(cmd, cwd=FIRMWARE, env=env, capture_output=True, text=True, timeout=timeout)
+    # The current directory comes first on MicroPython's path: run from the image if any.
+    p = subprocess.run(cmd, cwd=first or FIRMWARE, env=env, capture_output=True, text=True,
+                       timeout=timeout)
     if p.returncode != 0:
         pytest.fail("micropython exited %d\n%s\n%s" % (p.returncode, p.stdout[-4000:], p.stderr[-4000:]))
     lines = [ln for ln in p.stdout.splitlines() if ln.strip()]

@@ -204,6 +204,9 @@ BAD = [
     ("/api/set?ssrmode", 400, "Bad request"), ("/api/set?relaymode&value=on", 400, "Bad request"),
     ("/api/set?foo=1", 400, "Bad request"), ("/api/action?format2", 400, "Unknown request"),
     ("/api/action", 400, "Unknown request"), ("/api/nope", 404, "Not found"), ("/", 404, "Not found"),
+    # over the 2 kB line cap: refused by microdot itself, before any handler ("Bad request")
+    ("/api/get?data=01&x=" + "a" * 2500, 400, "Bad request"),
+    ("/api/set?param=06&value=1_0", 400, "Bad request"),
 ]
 
 
@@ -212,5 +215,6 @@ def test_bad_requests_get_4xx_with_the_original_words_and_change_nothing(api, pa
     before = state(api)
     code, body, ctype = get(api, path)
     assert code == status and body.startswith(words), (code, body)
-    assert len(body) > len(words) + 2                       # and it says what is wrong
+    if len(path) < 1000:
+        assert len(body) > len(words) + 2                   # and it says what is wrong
     assert state(api) == before

@@ -41,7 +41,7 @@ def test_valid_values_apply_at_once_with_comma_or_point(num, text, value):
     (6, "2001", "within -2000..2000"), (5, "99", "within 100..10000"), (3, "49", "within"),
     (7, "8.5", "whole number"), (2, "abc", "not a number"), (2, "", "not a number"),
     (1, "nan", "not a number"), (1, "inf", "not a number"), (17, "1", "no parameter"),
-    (0, "1", "no parameter"), (2, "0.5", "within"),
+    (0, "1", "no parameter"), (2, "0.5", "within"), (6, "1_0", "not a number"),
 ])
 def test_invalid_values_are_refused_and_change_nothing(num, text, why):
     p = Params(BOARD)
@@ -280,3 +280,11 @@ def test_firing_angle_delivers_the_commanded_share_of_power(half_us):
         assert 0 <= d <= half_us
         assert abs(fraction_q16(d, half_us) - q) <= 66 + 65536 * 2 / half_us   # + 1 µs rounding
     assert delay_us(0, half_us) == half_us and delay_us(65536, half_us) == 0
+
+
+@pytest.mark.parametrize("key,value", [("mqtt_user", "\udea3"), ("mqtt_port", "1_0"), ("ip", "1.2.3"),
+                                       ("remoterelay_on", "relay"), ("hostname", "-x")])
+def test_configuration_refuses_bad_values(key, value):
+    from services.config import check, ConfigError
+    with pytest.raises(ConfigError):
+        check(key, value)

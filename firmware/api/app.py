@@ -10,7 +10,8 @@ HTTP Basic auth (reads stay open); a state-changing request that a browser marks
 cross-site (Sec-Fetch-Site, or an Origin other than the router itself) is refused; requests
 are capped in size.
 """
-from microdot import Microdot
+import microdot.microdot as _microdot
+from microdot import Microdot, Request
 from api import data
 from router import params as P
 from router.params import ParamError
@@ -87,11 +88,26 @@ def _same_origin(req):
     return origin is None or origin.split("://", 1)[-1] == req.headers.get("Host", "")
 
 
+class Errors:
+    count = 0      # requests microdot could not parse, or handlers that raised
+
+
+def _one_line(exc):
+    # microdot prints a whole traceback for each malformed request; on the chip that goes to
+    # the serial console and holds the loop. One line (and a count) is enough.
+    Errors.count += 1
+    print("http: %s: %s" % (type(exc).__name__, exc))
+
+
+_microdot.print_exception = _one_line
+
+
 def make_app(rt, sv):
     """The API app over the router `rt` and the services `sv`."""
     app = Microdot()
-    Microdot.max_content_length = 1024     # no request of this API has a body
-    Microdot.max_readline = 1024           # nor a longer line (URL, header)
+    Request.max_content_length = 1024      # no request of this API has a body
+    Request.max_body_length = 1024
+    Request.max_readline = 2048            # a URL with a whole configuration fits
     view = View(rt, sv.mv_per_lsb)
     clock_text = sv.clock_text
 

@@ -69,6 +69,8 @@ def parse(number, text):
     with a message that says what is wrong; accepts only values within the range."""
     r = row(number)
     s = str(text).strip().replace(",", ".")
+    if "_" in s:
+        raise ParamError("%s: '%s' is not a number" % (r[1], text))
     try:
         v = float(s)
     except ValueError:

@@ -69,7 +69,8 @@ def check(key, value):
     kind, lim = r[1], r[3]
     if kind in ("int", "flag"):
         try:
-            v = int(value) if not isinstance(value, bool) else None
+            bad = isinstance(value, bool) or (isinstance(value, str) and "_" in value)
+            v = None if bad else int(value)
         except (ValueError, TypeError):
             v = None
         if v is None or (isinstance(value, float) and value != int(value)):
@@ -80,6 +81,8 @@ def check(key, value):
         return v
     if not isinstance(value, str):
         raise ConfigError("%s must be a string" % key)
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+        raise ConfigError("%s is not valid text" % key)
     if kind == "ip":
         if not _ip(value):
             raise ConfigError("%s is not an IPv4 address: '%s'" % (key, value))

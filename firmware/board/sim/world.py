@@ -33,7 +33,10 @@ class Truth:
         self.i2 = 0.0           # ∫ Irms² dt (grid current)
         self.half_cycles = 0
         self.fired = 0          # half-cycles in which the heater conducted
-        self.zc = []            # recent zero crossings: (abs µs, +1 rising / -1 falling)
+        # Recent zero crossings: (abs µs, +1 rising / -1 falling). Its storage is reserved at
+        # start: a list never shrinks, and growing it later, in a fragmented heap, can fail.
+        self.zc = [None] * 401
+        del self.zc[:]
 
     def snapshot(self):
         return (self.t_s, self.e_grid, self.e_heater, self.e_pv, self.e_relay, self.v2, self.i2,

@@ -4,6 +4,7 @@ import os
 import re
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -39,10 +40,12 @@ class Firmware:
     def __init__(self, flash, scenario="load_steps", speed="1", port=None, extra=()):
         self.port = port or free_port()
         env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (FIRMWARE, MPLIB))
+        # Output to a file: a pipe nobody reads would block the firmware once full.
+        self.log = tempfile.TemporaryFile()
         self.p = subprocess.Popen([MICROPYTHON, *extra, "main.py", "--scenario", scenario,
                                    "--speed", speed, "--port", str(self.port), "--quiet", "1",
                                    "--data", str(flash)],
-                                  cwd=FIRMWARE, env=env, stdout=subprocess.PIPE,
+                                  cwd=FIRMWARE, env=env, stdout=self.log,
                                   stderr=subprocess.STDOUT)
         self.base = "http://127.0.0.1:%d" % self.port
         self.wait()
@@ -61,7 +64,8 @@ class Firmware:
                 pass
             if time.monotonic() > deadline or self.p.poll() is not None:
                 self.stop()
-                pytest.fail("the firmware did not serve the API:\n" + self.p.stdout.read().decode())
+                self.log.seek(0)
+                pytest.fail("the firmware did not serve the API:\n" + self.log.read().decode())
             time.sleep(0.2)
 
     def stop(self):

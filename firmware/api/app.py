@@ -117,22 +117,15 @@ def make_app(rt, sv):
     def fail(body, status=400):
         return body, status, TEXT
 
+    def state(mode, auto):
+        return "STOP" if mode == STOP else ("FORCE" if mode == FORCE else auto)
+
     def ssr_state():
-        mode = rt.ctrl.ssr_mode
-        if mode == STOP:
-            return "STOP"
-        if mode == FORCE:
-            return "FORCE"
         st = rt.sum.status
-        return "MAX" if st & 2 else ("ON" if st & 1 else "OFF")
+        return state(rt.ctrl.ssr_mode, "MAX" if st & 2 else ("ON" if st & 1 else "OFF"))
 
     def relay_state():
-        mode = rt.relay.mode
-        if mode == STOP:
-            return "STOP"
-        if mode == FORCE:
-            return "FORCE"
-        return "ON" if rt.sum.relay_on else "OFF"
+        return state(rt.relay.mode, "ON" if rt.sum.relay_on else "OFF")
 
     def ping():
         at = rt.sum.at

@@ -21,7 +21,7 @@ from .frontend import AdcChannel
 from .rng import Rng
 from . import scenario as _scenario
 
-from .clock import START_US
+from .clock import START_US, VirtualClock
 
 SIM_DAY_EPOCH = 1782000000 // 86400 * 86400   # 2026-06-21 00:00 UTC
 
@@ -31,7 +31,7 @@ def _t(d, key, default):
     return default if v is None else v
 
 
-class SimBoard:
+class SimBoard(VirtualClock):
     NAME = "sim"
     WDT_TIMEOUT_MS = 8000
 
@@ -43,8 +43,6 @@ class SimBoard:
         self.scenario = scenario
         self.speed = speed
         self.data_dir = data_dir
-        self.now = start_us
-        self.boot_us = start_us
         self.world = World(scenario, float(start_us))
         a = scenario.adc
         rng = Rng(_t(a, "seed", 1))
@@ -56,7 +54,6 @@ class SimBoard:
         self.adc_i = AdcChannel(rng, config.I_MV_PER_AMP, self.bias_i_mv,
                                 _t(a, "gain_i", 1.0), noise, nl)
         tm = scenario.timing
-        self.spin_us = _t(tm, "spin_us", 3)
         self.adc_us = _t(tm, "adc_us", config.V_TO_I_SKEW_US)
         self.I_SKEW_US = config.V_TO_I_SKEW_US   # what the firmware assumes (as on the chip)
         self.process_ms = _t(tm, "process_ms", [1.5, 3.0])
@@ -68,20 +65,12 @@ class SimBoard:
         self.windows = 0
         self._stall = 0
         self._samples = 0
-        self.train = [0] * 64
         self.last_feed = start_us
         self.wdt_expired = False
         self._wall0 = None
-        # Bound once: creating a bound method allocates, and capture runs in the hot path.
-        self._ticks = self.ticks_us
-        self._read_v = self.read_v
-        self._read_i = self.read_i
+        self._start_clock(start_us, _t(tm, "spin_us", 3))
 
     # --- clock ------------------------------------------------------------------------------
-    def ticks_us(self):
-        self.now += self.spin_us
-        return self.now & MASK
-
     def ticks_ms(self):
         return (self.now // 1000) & MASK
 
@@ -177,10 +166,6 @@ class SimBoard:
     def truth(self):
         self.world.advance_to(float(self.now))
         return self.world.truth.snapshot()
-
-    def seconds(self):
-        """Seconds since boot."""
-        return (self.now - self.boot_us) / 1e6
 
     def local_time(self):
         """Seconds since local midnight of the scenario's first day."""

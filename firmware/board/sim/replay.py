@@ -10,10 +10,10 @@ from board import config
 from board import firing
 from board.capture import capture as _capture
 from router.ticks import MASK, tdiff
-from .clock import START_US
+from .clock import START_US, VirtualClock
 
 
-class ReplayBoard:
+class ReplayBoard(VirtualClock):
     NAME = "replay"
     I_SKEW_US = config.V_TO_I_SKEW_US
 
@@ -33,22 +33,12 @@ class ReplayBoard:
             ti[t] = (ri << 4) | (ri >> 8)
         self.tv = tv
         self.ti = ti
-        self.spin_us = spin_us
         self.adc_us = adc_us
         self.gap = gap_us
-        self.now = start_us
-        self.boot_us = start_us
-        self.train = [0] * 64
         self.trains = 0
         self.last_train = 0
         self.relay_on = False
-        self._ticks = self.ticks_us
-        self._read_v = self.read_v
-        self._read_i = self.read_i
-
-    def ticks_us(self):
-        self.now += self.spin_us
-        return self.now & MASK
+        self._start_clock(start_us, spin_us)
 
     def read_v(self):
         r = self.tv[(self.now // self.step) % self.period]
@@ -84,9 +74,6 @@ class ReplayBoard:
 
     def wdt_feed(self):
         pass
-
-    def seconds(self):
-        return (self.now - self.boot_us) / 1e6
 
     def local_day(self):
         return 0

@@ -10,6 +10,7 @@ HTTP Basic auth (reads stay open); a state-changing request that a browser marks
 cross-site (Sec-Fetch-Site, or an Origin other than the router itself) is refused; requests
 are capped in size.
 """
+import asyncio
 import microdot.microdot as _microdot
 from microdot import Microdot, Request
 from api import data
@@ -100,6 +101,52 @@ def _one_line(exc):
 
 
 _microdot.print_exception = _one_line
+
+DRAIN_BYTES = 8192         # what a refused request may still have in flight
+DRAIN_WAIT_S = 0.5
+
+# A request refused while microdot reads its head (bad request line, line too long, bad
+# header) leaves the rest of the head unread. Closing a socket with unread input makes the TCP
+# stack send a reset and drop what it has not sent yet: the client could lose our 400. So such
+# a request's head is read to its end (bounded) before the answer goes out.
+_readline = Request._safe_readline
+_create = Request.create
+
+
+async def _readline_noting_head_end(stream):
+    line = await _readline(stream)
+    if line in (b"\r\n", b"\n", b""):
+        stream.head_read = True
+    return line
+
+
+async def _drain(reader):
+    seen = b"\r\n"            # the last line read ended there
+    left = DRAIN_BYTES
+    try:
+        while left > 0:
+            chunk = await asyncio.wait_for(reader.read(256), DRAIN_WAIT_S)
+            if not chunk:
+                return
+            left -= len(chunk)
+            seen = seen[-3:] + chunk
+            if b"\r\n\r\n" in seen:
+                return
+    except Exception:       # timeout or reset: nothing more is coming
+        pass
+
+
+async def _create_or_drain(app, reader, writer, addr, scheme=None):
+    try:
+        return await _create(app, reader, writer, addr, scheme)
+    except Exception:
+        if not getattr(reader, "head_read", False):
+            await _drain(reader)
+        raise
+
+
+Request._safe_readline = staticmethod(_readline_noting_head_end)
+Request.create = staticmethod(_create_or_drain)
 
 
 def make_app(rt, sv):

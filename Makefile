@@ -10,26 +10,43 @@ SPEED ?= 1
 SCENARIO ?= clear_day
 SECONDS ?= 0
 
-.PHONY: sim test bench lock clean
+.PHONY: sim test bench lock clean web
 
 $(STAMP): $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r $(LOCK)
 	@rm -f $(VENV)/.installed-* && touch $@
 
+# the web UI's build tools and chart library, pinned by package-lock.json
+NPM_STAMP := node_modules/.installed-$(shell cksum < package-lock.json | cut -d' ' -f1)
+$(NPM_STAMP): package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@rm -f node_modules/.installed-* && touch $@
+
+# the browser the UI tests drive (Debian's chromium: no browser download at test time)
+BROWSER_STAMP := $(VENV)/.chromium
+$(BROWSER_STAMP):
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+	@touch $@
+
+## make web: build the web UI into build/www (gzipped, as the device serves it)
+web: $(STAMP) $(NPM_STAMP)
+	$(BIN)/python tools/web.py
+
 ## make sim [SPEED=1] [SCENARIO=clear_day] [SECONDS=0] [PORT=8080] [DATA=build/sim]: the firmware
-## on the simulated board, serving the API on http://127.0.0.1:PORT; DATA is its flash
+## on the simulated board, serving the web UI and the API on http://127.0.0.1:PORT; DATA is its flash
 PORT ?= 8080
 DATA ?= $(CURDIR)/build/sim
 
-sim: $(STAMP)
+sim: web
 	@mkdir -p $(DATA)
 	@$(BIN)/python tools/flash.py lib >/dev/null
 	cd firmware && MICROPYPATH=.frozen:$(CURDIR)/firmware:$(CURDIR)/build/mplib $(MP) main.py \
-		--speed $(SPEED) --scenario $(SCENARIO) --seconds $(SECONDS) --data $(DATA) --port $(PORT)
+		--speed $(SPEED) --scenario $(SCENARIO) --seconds $(SECONDS) --data $(DATA) --port $(PORT) \
+		--www $(CURDIR)/build/www
 
 ## make test: every test (CPython logic tests, the firmware under MicroPython, ESP32 compile)
-test: $(STAMP)
+test: web $(BROWSER_STAMP)
 	$(BIN)/python -m pytest
 
 ## make bench: benchmark tables (real-time cost, regulation vs EcoPV / Mk2 / oracle, HTTP load)

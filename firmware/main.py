@@ -2,7 +2,8 @@
 
 On an ESP32 it drives the real board; anywhere else it runs the simulated board:
     micropython firmware/main.py [--scenario NAME] [--speed X] [--seconds S] [--data DIR]
-                                 [--port P] [--quiet 1]
+                                 [--port P] [--quiet 1] [--www DIR]
+(--www: the folder of the built web UI; on the chip it is the image's /www)
 """
 import sys
 import asyncio
@@ -18,7 +19,7 @@ from services.admin import Admin
 
 def _args(argv):
     opts = {"scenario": "clear_day", "speed": "1", "seconds": "0", "data": "sim_data",
-            "port": "8080", "quiet": "0"}
+            "port": "8080", "quiet": "0", "www": "www"}
     k = 1
     while k < len(argv):
         a = argv[k]
@@ -27,7 +28,7 @@ def _args(argv):
             k += 2
         else:
             raise SystemExit("usage: main.py [--scenario NAME] [--speed X] [--seconds S] [--data DIR]"
-                             " [--port P] [--quiet 1]")
+                             " [--port P] [--quiet 1] [--www DIR]")
     return opts
 
 
@@ -89,6 +90,8 @@ class Firmware:
         if b.NAME == "sim":
             from api import sim
             sim.register(app, b)
+        from api import web
+        web.register(app, self.opts["www"], self.config)
         host = "0.0.0.0" if b.NAME == "esp32" else "127.0.0.1"
         server = asyncio.create_task(app.start_server(host=host, port=self.port))
         seconds = float(self.opts["seconds"])

@@ -5,10 +5,13 @@
 - under the real MicroPython unix port (`run_mp`), for everything whose truth depends on
   the interpreter: viper, allocation, integer sizes, the actual firmware start-up.
 """
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -24,8 +27,15 @@ sys.path.insert(0, os.path.join(ROOT, "host_tests", "cpython"))
 sys.path.insert(0, FIRMWARE)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import flash  # noqa: E402
+import web  # noqa: E402
 
 MPLIB = flash.lib()   # the pinned MicroPython libraries (microdot), for the interpreter
+# The web UI as the image carries it: every firmware the tests run serves it. Built per test
+# run into a folder of its own, so runs side by side do not pull files from under each other.
+os.makedirs(os.path.join(ROOT, "build"), exist_ok=True)
+WWW = tempfile.mkdtemp(prefix="www-test-", dir=os.path.join(ROOT, "build"))
+atexit.register(shutil.rmtree, WWW, True)
+web.build(WWW)
 
 
 def run_mp(code, heapsize=None, fakes=False, timeout=300, first=None):
@@ -55,3 +65,12 @@ def run_mp(code, heapsize=None, fakes=False, timeout=300, first=None):
         return json.loads(lines[-1])
     except (IndexError, ValueError):
         pytest.fail("no JSON result from micropython:\n%s\n%s" % (p.stdout[-4000:], p.stderr[-4000:]))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium under Playwright, shared by the UI tests."""
+    from browser import Browser
+    b = Browser()
+    yield b
+    b.close()

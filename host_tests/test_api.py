@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from conftest import FIRMWARE, MICROPYTHON, MPLIB
+from conftest import FIRMWARE, MICROPYTHON, MPLIB, WWW
 
 # data 1..26 in v3.1's order and formats (reference/maxpv3_esp_spec.md §1.5), then ours
 KWH = r"-?\d+\.\d{3}"
@@ -37,14 +37,14 @@ def free_port():
 class Firmware:
     """The firmware under MicroPython on the simulated board, serving HTTP on loopback."""
 
-    def __init__(self, flash, scenario="load_steps", speed="1", port=None, extra=()):
+    def __init__(self, flash, scenario="load_steps", speed="1", port=None, extra=(), www=WWW):
         self.port = port or free_port()
         env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (FIRMWARE, MPLIB))
         # Output to a file: a pipe nobody reads would block the firmware once full.
         self.log = tempfile.TemporaryFile()
         self.p = subprocess.Popen([MICROPYTHON, *extra, "main.py", "--scenario", scenario,
                                    "--speed", speed, "--port", str(self.port), "--quiet", "1",
-                                   "--data", str(flash)],
+                                   "--data", str(flash), "--www", www],
                                   cwd=FIRMWARE, env=env, stdout=self.log,
                                   stderr=subprocess.STDOUT)
         self.base = "http://127.0.0.1:%d" % self.port
@@ -207,7 +207,7 @@ BAD = [
     ("/api/set?param=07&value=8.5", 400, "Bad request"), ("/api/set?ssrmode&value=AUTO", 400, "Bad request"),
     ("/api/set?ssrmode", 400, "Bad request"), ("/api/set?relaymode&value=on", 400, "Bad request"),
     ("/api/set?foo=1", 400, "Bad request"), ("/api/action?format2", 400, "Unknown request"),
-    ("/api/action", 400, "Unknown request"), ("/api/nope", 404, "Not found"), ("/", 404, "Not found"),
+    ("/api/action", 400, "Unknown request"), ("/api/nope", 404, "Not found"), ("/nope.html", 404, "Not found"),
     # over the 2 kB line cap: refused by microdot itself, before any handler ("Bad request")
     ("/api/get?data=01&x=" + "a" * 2500, 400, "Bad request"),
     ("/api/set?param=06&value=1_0", 400, "Bad request"),

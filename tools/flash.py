@@ -8,13 +8,16 @@
 The image holds every module precompiled for the ESP32 (`mpy-cross -march=xtensawin`: viper
 becomes native Xtensa code, and importing .mpy needs a fraction of the RAM that compiling .py
 on the chip would), except boot.py and main.py, which MicroPython only runs as source. The
-simulated board (board/sim/) is never part of it.
+simulated board (board/sim/) is never part of it. The web UI goes in as www/ (tools/web.py),
+the same gzipped files that `make sim` serves.
 """
 import argparse
 import os
 import shutil
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(ROOT, "firmware")
@@ -79,6 +82,9 @@ def build(out=BUILD):
             subprocess.run([tool("mpy-cross"), "-march=xtensawin", "-o", dst,
                             os.path.join(libs, pkg, f)], check=True)
             built.append(os.path.relpath(dst, out))
+    import web
+    for name in web.build(os.path.join(out, "www")):
+        built.append(os.path.join("www", name + ".gz"))
     return built
 
 

@@ -1,0 +1,52 @@
+// The MaxPV! API as the UI uses it: every call returns the body text or throws ApiError with
+// the router's own message, so each view can show what a command did.
+import { t } from "./i18n.js";
+
+const AUTH = "maxpv.auth";
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+// Asked for the admin password when the router wants one (set by main.js: a dialog).
+let askPassword = async () => null;
+export function onPasswordNeeded(fn) {
+  askPassword = fn;
+}
+
+async function call(path, retry = true) {
+  const headers = {};
+  const auth = sessionStorage.getItem(AUTH);
+  if (auth) headers.Authorization = auth;
+  let r;
+  try {
+    r = await fetch(path, { headers, cache: "no-store" });
+  } catch (e) {
+    throw new ApiError(0, t("unreachable"));
+  }
+  const body = await r.text();
+  if (r.status === 401 && retry) {
+    const pw = await askPassword();
+    if (pw !== null) {
+      sessionStorage.setItem(AUTH, "Basic " + btoa("admin:" + pw));
+      return call(path, false);
+    }
+  }
+  if (!r.ok) throw new ApiError(r.status, body.trim() || r.statusText);
+  return body;
+}
+
+const q = encodeURIComponent;
+export const get = (what) => call("/api/get?" + what);
+export const setParam = (n, value) => call("/api/set?param=" + String(n).padStart(2, "0") + "&value=" + q(value));
+export const setMode = (which, mode) => call("/api/set?" + which + "&value=" + mode);
+export const setConfig = (obj) => call("/api/set?configmaxpv&value=" + q(JSON.stringify(obj)));
+export const setAdminPass = (pw) => call("/api/set?adminpass&value=" + q(pw));
+export const action = (name) => call("/api/action?" + name);
+export const history = (which) => call("/api/history?" + which);
+export function forgetPassword() {
+  sessionStorage.removeItem(AUTH);
+}

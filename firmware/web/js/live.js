@@ -1,0 +1,67 @@
+// The one poller: once a second it reads what the router shows (the original UI's five
+// requests) and hands a snapshot to whichever view listens. It also keeps the last minutes
+// so the live charts have a history the moment they open.
+import * as api from "./api.js";
+
+export const PERIOD_MS = 1000;
+export const KEEP = 600;                 // points (10 min at 1 Hz)
+const listeners = new Set();
+export const ring = { t: [], grid: [], pv: [], routed: [], vrms: [], dmin: [], davg: [], dmax: [] };
+export let last = null;
+let busy = false;
+
+// data number (1-based, as /api/get?data=NN) -> number or null (N/A, nan, absent)
+export function num(snap, n) {
+  const v = snap && snap.data ? parseFloat(snap.data[n - 1]) : NaN;
+  return Number.isFinite(v) ? v : null;
+}
+
+function keep(s) {
+  const add = (k, v) => {
+    ring[k].push(v);
+    if (ring[k].length > KEEP) ring[k].shift();
+  };
+  add("t", s.at / 1000);
+  add("grid", num(s, 3));
+  add("pv", num(s, 13));
+  add("routed", num(s, 5));
+  add("vrms", num(s, 1));
+  add("dmin", num(s, 16));
+  add("davg", num(s, 17));
+  add("dmax", num(s, 18));
+}
+
+async function tick() {
+  if (busy) return;
+  busy = true;
+  const s = { at: Date.now() };
+  try {
+    s.data = (await api.get("alldata")).trim().split(",");
+    s.ssr = (await api.get("ssrstate")).trim();
+    s.relay = (await api.get("relaystate")).trim();
+    s.ping = (await api.get("ping")).trim();
+    s.time = (await api.get("time")).trim();
+    s.online = s.ping === "running";
+    keep(s);
+  } catch (e) {
+    s.error = e.message;
+    s.online = false;
+  }
+  busy = false;
+  last = s;
+  for (const fn of listeners) fn(s);
+}
+
+export function subscribe(fn) {
+  listeners.add(fn);
+  if (last) fn(last);
+  return () => listeners.delete(fn);
+}
+
+export function start() {
+  tick();
+  setInterval(tick, PERIOD_MS);
+}
+
+// ask for a fresh snapshot now (after a command), not at the next tick
+export const refresh = tick;

@@ -121,6 +121,10 @@ def test_alldata_is_the_26_fields_of_v31(api):
     v = float(fields[0])
     assert 220 < v < 240                                    # the sim's 230 V mains
     assert fields[13] == "9" and fields[14] == "9"          # AUTO / AUTO
+    every = ok(api, "/api/get?alldata&extended").split(",")
+    assert len(every) == len(FORMATS) > 26
+    for n, f in enumerate(every, 1):
+        assert re.fullmatch(FORMATS[n], f), (n, f)
 
 
 def test_allparam_is_the_16_parameters(api):

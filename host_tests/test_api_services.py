@@ -1,6 +1,8 @@
 """configmaxpv, reboot, history, protection and the simulated board's controls, over real
 HTTP against the firmware under MicroPython."""
 import base64
+import urllib.error
+import urllib.request
 import json
 import re
 import time
@@ -94,6 +96,14 @@ def test_admin_password_protects_changes_but_not_reads(tmp_path):
         code, body, _ = get(fw.base, "/api/set?param=06&value=50")
         assert code == 401 and body.startswith("Unauthorized")
         assert get(fw.base, "/api/action?saveindex", wrong)[0] == 401
+        # a Basic challenge for API clients; none for the web UI, which asks in its own dialog
+        for extra, challenge in (({}, 'Basic realm="MaxPV"'), ({"X-Requested-With": "maxpv-ui"}, None)):
+            try:
+                urllib.request.urlopen(urllib.request.Request(
+                    fw.base + "/api/action?saveindex", headers=extra), timeout=5)
+                assert False, "not refused"
+            except urllib.error.HTTPError as e:
+                assert e.code == 401 and e.headers.get("WWW-Authenticate") == challenge
         assert get(fw.base, "/api/get?param=06")[1] == "10"        # nothing changed, reads open
         assert get(fw.base, "/api/set?param=06&value=50", auth)[0] == 200
         assert get(fw.base, "/api/get?param=06")[1] == "50"

@@ -30,7 +30,11 @@ sys.path.insert(0, os.path.join(ROOT, "host_tests", "cpython"))   # `micropython
 sys.path.insert(0, os.path.join(ROOT, "firmware"))
 
 
-class OverBudget(Exception):
+class BuildError(Exception):
+    pass
+
+
+class OverBudget(BuildError):
     pass
 
 
@@ -61,7 +65,9 @@ def tables():
 def esbuild(args):
     if not os.path.exists(ESBUILD):
         sys.exit("esbuild is missing: run 'npm ci' in %s (make sim / make test do)" % ROOT)
-    subprocess.run([ESBUILD, "--log-level=warning"] + args, cwd=ROOT, check=True)
+    # esbuild prints what is wrong; the command line (the tables) would only bury it
+    if subprocess.run([ESBUILD, "--log-level=warning"] + args, cwd=ROOT).returncode:
+        raise BuildError("esbuild failed on %s (see above)" % os.path.relpath(args[0], ROOT))
 
 
 def hashed(path, ext):
@@ -117,7 +123,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     try:
         sizes = build(a.out)
-    except OverBudget as e:
+    except BuildError as e:
         sys.exit(str(e))
     for name, (raw, packed) in sizes.items():
         print("%-24s %7d bytes, %6d gzipped" % (name, raw, packed))

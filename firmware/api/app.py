@@ -197,7 +197,7 @@ def make_app(rt, sv):
         if "allparam" in a:
             return ok(rt.params.all_text())
         if "alldata" in a:
-            return ok(data.alldata(view))
+            return ok(data.alldata(view, "extended" in a))
         if "version" in a or "versionweb" in a:
             return ok(VERSION)
         if "versionmaxpv" in a:
@@ -219,9 +219,12 @@ def make_app(rt, sv):
         if not _same_origin(req):
             return fail("Forbidden: cross-site request refused", 403)
         if not sv.admin.check(req.headers.get("Authorization")):
-            return ("Unauthorized: this router has an admin password (user 'admin')", 401,
-                    {"Content-Type": "text/plain; charset=utf-8",
-                     "WWW-Authenticate": 'Basic realm="MaxPV"'})
+            hdrs = {"Content-Type": "text/plain; charset=utf-8"}
+            # The web UI asks for the password in its own dialog: a Basic challenge would make
+            # the browser open its login box instead and hold the request.
+            if "X-Requested-With" not in req.headers:
+                hdrs["WWW-Authenticate"] = 'Basic realm="MaxPV"'
+            return "Unauthorized: this router has an admin password (user 'admin')", 401, hdrs
         return None
 
     @app.get("/api/set")

@@ -80,5 +80,6 @@ def value(view, number):
     return TABLE[number - 1][3](view)
 
 
-def alldata(view):
-    return ",".join(TABLE[k][3](view) for k in range(ALLDATA))
+def alldata(view, extended=False):
+    """v3.1's 26 fields; `extended`: every field of the table (the web UI's one read a second)."""
+    return ",".join(TABLE[k][3](view) for k in range(COUNT if extended else ALLDATA))

@@ -18,7 +18,7 @@ export function onPasswordNeeded(fn) {
 }
 
 async function call(path, retry = true) {
-  const headers = {};
+  const headers = { "X-Requested-With": "maxpv-ui" };   // no browser login box on a 401
   const auth = sessionStorage.getItem(AUTH);
   if (auth) headers.Authorization = auth;
   let r;

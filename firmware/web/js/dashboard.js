@@ -44,11 +44,14 @@ addStrings({
   "relay.OFF": ["auto, à l'arrêt", "auto, off"],
   "dash.cmd": ["{what} → {mode} : {result}", "{what} → {mode}: {result}"],
   "dash.status": ["État du routeur", "Router status"],
+  "dash.activity": ["Activité", "Activity"],
   "dash.uptime": ["En marche depuis", "Up for"],
   "dash.time": ["Heure du routeur", "Router time"],
   "dash.samples": ["Échantillonnage", "Sampling"],
   "dash.anomalies": ["Anomalies", "Anomalies"],
   "dash.none": ["aucune", "none"],
+  "dash.stale": ["pas de mesure récente : secteur absent ou non synchronisé ; valeurs figées",
+    "no recent measurement: mains absent or not synchronised; values frozen"],
   "dash.absent": ["Résistance absente (thermostat ouvert ?)", "Heater absent (thermostat open?)"],
   "status.ROUTING": ["routage en cours", "routing"],
   "status.FULL": ["routage à 100 %", "routing at 100 %"],
@@ -159,8 +162,9 @@ function update(s) {
   const bits = TABLES.status.filter((b) => status & b.bit);
   const bad = bits.filter((b) => b.bit & ANOMALIES);
   el.status.textContent = bits.filter((b) => !(b.bit & ANOMALIES)).map((b) => t("status." + b.name)).join(", ") || "–";
-  el.anomalies.textContent = bad.length ? bad.map((b) => t("status." + b.name)).join(", ") : t("dash.none");
-  el.anomalies.className = bad.length ? "bad" : "";
+  el.anomalies.textContent = !s.online ? t("dash.stale")
+    : bad.length ? bad.map((b) => t("status." + b.name)).join(", ") : t("dash.none");
+  el.anomalies.className = bad.length || !s.online ? "bad" : "";
   el.absent.hidden = d(29) !== 1;
   el.uptime.textContent = s.data[20];
   el.time.textContent = s.time;
@@ -178,14 +182,14 @@ export default {
           card("routed", "dash.routed"), card("house", "dash.house"))),
       (el.absent = h("p", { class: "warn", hidden: true }, t("dash.absent"))),
       h("section", { "aria-labelledby": "h-ctl" }, h("h2", { id: "h-ctl" }, t("dash.controls")),
-        h("div", { class: "cards" }, control("ssr", "dash.ssr"), control("relay", "dash.relay"))),
+        h("div", { class: "cards controls" }, control("ssr", "dash.ssr"), control("relay", "dash.relay"))),
       h("div", { class: "columns" },
         h("section", { "aria-labelledby": "h-meas" }, h("h2", { id: "h-meas" }, t("dash.measures")),
           h("table", { class: "grid" }, h("tbody", null, row("vrms", "dash.vrms"), row("irms", "dash.irms"),
             row("cos", "dash.cos"), row("papp", "dash.papp"), row("temp", "dash.temp")))),
         h("section", { "aria-labelledby": "h-en" }, h("h2", { id: "h-en" }, t("dash.energy")), energyTable())),
       h("section", { "aria-labelledby": "h-st" }, h("h2", { id: "h-st" }, t("dash.status")),
-        h("table", { class: "grid" }, h("tbody", null, row("status", "dash.status"),
+        h("table", { class: "grid" }, h("tbody", null, row("status", "dash.activity"),
           row("anomalies", "dash.anomalies"), row("uptime", "dash.uptime"), row("time", "dash.time"),
           row("samples", "dash.samples")))));
     unsub = live.subscribe(update);

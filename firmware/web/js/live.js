@@ -36,7 +36,7 @@ async function tick() {
   busy = true;
   const s = { at: Date.now() };
   try {
-    s.data = (await api.get("alldata")).trim().split(",");
+    s.data = (await api.get("alldata&extended")).trim().split(",");
     s.ssr = (await api.get("ssrstate")).trim();
     s.relay = (await api.get("relaystate")).trim();
     s.ping = (await api.get("ping")).trim();

@@ -12,6 +12,7 @@ import admin from "./admin.js";
 
 const VIEWS = [dashboard, charts, wizard, params, admin];
 const THEMES = ["auto", "light", "dark"];
+const THEME_ICONS = ["◐", "☀", "☾"];
 const $ = (id) => document.getElementById(id);
 let current = null;
 
@@ -28,7 +29,9 @@ function renderNav() {
   $("lang").textContent = t("lang.switch");
   $("lang").setAttribute("aria-label", t("lang.label"));
   const theme = document.documentElement.dataset.theme;
-  $("theme").textContent = t("theme." + theme);
+  $("theme").textContent = THEME_ICONS[THEMES.indexOf(theme)];
+  $("theme").setAttribute("aria-label", t("theme." + theme));
+  $("theme").title = t("theme." + theme);
 }
 
 function show() {

@@ -1,0 +1,139 @@
+"""The dashboard in a real browser (Debian's chromium) on the firmware under MicroPython: live
+values that follow the simulated house, the SSR and relay commands, language and theme, and
+nothing fetched from outside the machine."""
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import expect
+
+from test_api import launch, get, ok
+
+
+@pytest.fixture(scope="module")
+def fw(tmp_path_factory):
+    f = launch(tmp_path_factory.mktemp("flash"), scenario="clear_day")
+    yield f
+    f.stop()
+
+
+@pytest.fixture
+def page(browser, fw):
+    p = browser.page(fw.base)
+    p.wait_for_function("document.querySelector('[data-testid=vrms]').textContent.includes('V')")
+    yield p
+    assert p.outside == [], "requests that left the machine: %r" % p.outside
+    assert {urlsplit(u).hostname for u in p.requests} == {"127.0.0.1"}
+    assert p.console_errors == []
+    p.context.close()
+
+
+def watts(page, testid):
+    text = page.get_by_test_id(testid).text_content()
+    return float(re.sub(r"[^\d,.-]", "", text).replace(",", "."))
+
+
+def test_the_dashboard_follows_the_house(page, fw):
+    ok(fw.base, "/api/set?ssrmode&value=stop")        # so the heater does not absorb the step
+    ok(fw.base, "/api/set?relaymode&value=stop")
+    ok(fw.base, "/sim/set?load=0")
+    v = page.get_by_test_id("vrms").text_content()
+    assert re.fullmatch(r"23\d,\d V", v), v             # the sim's 232 V mains, French decimals
+    page.wait_for_timeout(2500)
+    before = watts(page, "flow-house")
+    ok(fw.base, "/sim/set?load=3000")
+    page.wait_for_function("""b => {
+        const t = document.querySelector('[data-testid=flow-house]').textContent;
+        return parseFloat(t.replace(/[^0-9,.-]/g, '').replace(',', '.')) > b + 2000; }""",
+                           arg=before, timeout=8000)
+    assert page.get_by_test_id("time").text_content() != ""
+    ok(fw.base, "/sim/set?load=0")
+    ok(fw.base, "/api/set?ssrmode&value=auto")
+    ok(fw.base, "/api/set?relaymode&value=auto")
+
+
+@pytest.mark.parametrize("which", ["ssr", "relay"])
+def test_mode_buttons_change_the_router_and_show_the_result(page, fw, which):
+    group = page.get_by_role("group", name=re.compile("SSR" if which == "ssr" else "Relais"))
+    for mode, state in (("FORCE", "FORCE"), ("STOP", "STOP"), ("AUTO", None)):
+        group.get_by_role("button", name=mode).click()
+        result = page.get_by_test_id(which + "-result")
+        page.wait_for_function("([el, m]) => el.textContent.includes('→ ' + m + ' : Request "
+                               "successfully processed')", arg=[result.element_handle(), mode])
+        answer = ok(fw.base, "/api/get?%sstate" % which)
+        if state:
+            assert answer == state
+        else:
+            assert answer in ("ON", "OFF", "MAX")
+        shown = page.get_by_test_id(which + "-state")
+        page.wait_for_function("([el, s]) => el.textContent.startsWith(s)",
+                               arg=[shown.element_handle(), answer])
+        expect(group.get_by_role("button", pressed=True)).to_have_text(mode)
+
+
+def test_a_refused_command_is_shown_not_hidden(page, fw):
+    # an admin password makes the router refuse commands without it: the page must say so
+    ok(fw.base, "/api/set?adminpass&value=secret")
+    try:
+        page.get_by_role("group", name=re.compile("SSR")).get_by_role("button", name="FORCE").click()
+        page.get_by_role("button", name="Annuler").click()          # the password dialog
+        result = page.get_by_test_id("ssr-result")
+        page.wait_for_function("el => el.textContent.includes('Unauthorized')",
+                               arg=result.element_handle())
+        assert ok(fw.base, "/api/get?ssrstate") != "FORCE"
+        # the browser logs the 401 it was meant to get; nothing else may be there
+        page.console_errors[:] = [e for e in page.console_errors if "status of 401" not in e]
+    finally:
+        auth = {"Authorization": "Basic YWRtaW46c2VjcmV0"}            # admin:secret
+        assert get(fw.base, "/api/set?adminpass&value=", auth)[0] == 200
+
+
+def test_language_and_theme_switches(page):
+    assert page.locator("html").get_attribute("lang") == "fr"
+    assert page.get_by_role("heading", name="Flux de puissance").is_visible()
+    page.get_by_role("button", name="Switch to English").click()
+    assert page.get_by_role("heading", name="Power flow").is_visible()
+    assert page.get_by_role("link", name="Dashboard").get_attribute("aria-current") == "page"
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.wait_for_function("document.querySelector('[data-testid=vrms]').textContent.includes('.')")
+    page.reload()                                                   # the choice is remembered
+    assert page.get_by_role("heading", name="Power flow").is_visible()
+    page.get_by_role("button", name="Passer en français").click()
+    assert page.get_by_role("heading", name="Flux de puissance").is_visible()
+
+    bg = "getComputedStyle(document.body).backgroundColor"
+    light = page.evaluate(bg)
+    page.get_by_role("button", name=re.compile("Thème : auto")).click()     # auto -> light
+    assert page.evaluate(bg) == light                                      # headless: light
+    page.get_by_role("button", name=re.compile("Thème : clair")).click()    # light -> dark
+    assert page.locator("html").get_attribute("data-theme") == "dark"
+    assert page.evaluate(bg) != light
+    page.get_by_role("button", name=re.compile("Thème : sombre")).click()   # back to auto
+
+
+def test_a_lost_mains_shows_offline_and_the_anomaly_in_words(page, fw):
+    ok(fw.base, "/sim/set?mains=off")
+    try:
+        page.wait_for_function("document.getElementById('online').textContent === 'Hors ligne'",
+                               timeout=8000)
+        assert "secteur absent" in page.get_by_test_id("anomalies").text_content()
+    finally:
+        ok(fw.base, "/sim/set?mains=on")
+    page.wait_for_function("document.getElementById('online').textContent === 'En marche'",
+                           timeout=10000)
+
+
+def test_usable_at_360_px(browser, fw):
+    p = browser.page(fw.base, width=360, height=740)
+    try:
+        p.wait_for_function("document.querySelector('[data-testid=vrms]').textContent.includes('V')")
+        assert p.evaluate("document.documentElement.scrollWidth") <= 360      # no sideways scroll
+        for name in ("STOP", "AUTO", "FORCE"):
+            box = p.get_by_role("group", name=re.compile("SSR")).get_by_role("button", name=name).bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 360 and box["height"] >= 40
+        browser.shot(p, "dashboard-360")
+        p.locator("html").evaluate("el => el.dataset.theme = 'dark'")
+        browser.shot(p, "dashboard-360-dark")
+        assert p.outside == []
+    finally:
+        p.context.close()

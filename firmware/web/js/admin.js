@@ -1,10 +1,385 @@
-// placeholder until the view is written
-import { h } from "./dom.js";
+// Administration (the original's admin page): the router's configuration generated from the
+// firmware's configmaxpv table, the admin password, export/import, reboot, factory reset and
+// versions. Only the keys the user changed are sent, so a save cannot overwrite what another
+// client changed meanwhile, and the router's answer (which names the settings that wait for a
+// reboot) is shown as it is.
+import { t, addStrings } from "./i18n.js";
+import { h, toast, confirmAction } from "./dom.js";
+import * as api from "./api.js";
+
+addStrings({
+  "adm.g.net": ["Réseau", "Network"],
+  "adm.g.mqtt": ["MQTT", "MQTT"],
+  "adm.g.boost": ["Boost", "Boost"],
+  "adm.g.relayplus": ["RelayPlus", "RelayPlus"],
+  "adm.g.temp": ["Limite de température", "Temperature limit"],
+  "adm.g.remote": ["Relais distant", "Remote relay"],
+  "adm.g.other": ["Autres", "Other"],
+  "c.dhcp": ["Adresse automatique (DHCP)", "Automatic address (DHCP)"],
+  "c.ip": ["Adresse IP fixe", "Static IP address"],
+  "c.subnet": ["Masque de sous-réseau", "Subnet mask"],
+  "c.gateway": ["Passerelle", "Gateway"],
+  "c.dns1": ["DNS primaire", "Primary DNS"],
+  "c.dns2": ["DNS secondaire", "Secondary DNS"],
+  "c.hostname": ["Nom sur le réseau (nom.local)", "Network name (name.local)"],
+  "c.http_port": ["Port HTTP", "HTTP port"],
+  "c.mqtt_active": ["MQTT actif", "MQTT enabled"],
+  "c.mqtt_ip": ["Adresse IP du broker", "Broker IP address"],
+  "c.mqtt_port": ["Port du broker", "Broker port"],
+  "c.mqtt_user": ["Utilisateur", "User"],
+  "c.mqtt_pass": ["Mot de passe", "Password"],
+  "c.mqtt_period": ["Période de publication (s)", "Publishing period (s)"],
+  "c.boost_duration": ["Durée du boost (min)", "Boost duration (min)"],
+  "c.boost_ratio": ["Puissance du boost (%)", "Boost power (%)"],
+  "c.boost_timer_active": ["Boost programmé chaque jour", "Daily boost timer"],
+  "c.boost_timer_hour": ["Heure du boost programmé", "Daily boost hour"],
+  "c.boost_timer_minute": ["Minute du boost programmé", "Daily boost minute"],
+  "c.RelayPlus_active": ["RelayPlus actif", "RelayPlus enabled"],
+  "c.RelayPlus_min": ["Marche minimale par jour (min)", "Minimum on time per day (min)"],
+  "c.RelayPlus_max": ["Marche maximale par jour (min)", "Maximum on time per day (min)"],
+  "c.RelayPlus_hour": ["Heure du bilan quotidien", "Daily check hour"],
+  "c.temp_limit_active": ["Limiter la température du ballon", "Limit the tank temperature"],
+  "c.max_temp": ["Température maximale (°C)", "Maximum temperature (°C)"],
+  "c.remoterelay_active": ["Relais distant actif", "Remote relay enabled"],
+  "c.remoterelay_ip": ["Adresse IP du relais", "Relay IP address"],
+  "c.remoterelay_port": ["Port du relais", "Relay port"],
+  "c.remoterelay_on": ["Chemin de mise en marche", "Switch-on path"],
+  "c.remoterelay_off": ["Chemin d'arrêt", "Switch-off path"],
+  "adm.dhcp.help": ["L'adresse fixe et les DNS ne servent que sans DHCP.", "The static address and DNS apply only without DHCP."],
+  "adm.secret": ["enregistré (vide : inchangé)", "stored (empty: unchanged)"],
+  "adm.secret.clear": ["Effacer le mot de passe MQTT enregistré", "Clear the stored MQTT password"],
+  "adm.range": ["de {min} à {max}", "{min} to {max}"],
+  "adm.maxlen": ["{n} caractères au plus", "at most {n} characters"],
+  "adm.e.int": ["Nombre entier de {min} à {max} attendu", "A whole number from {min} to {max} is expected"],
+  "adm.e.ip": ["Adresse IPv4 attendue, par ex. 192.168.1.10", "An IPv4 address is expected, e.g. 192.168.1.10"],
+  "adm.e.len": ["{n} caractères au plus", "At most {n} characters"],
+  "adm.e.host": ["Lettres, chiffres et « - » seulement (pas au début ni à la fin)", "Letters, digits and '-' only (not first or last)"],
+  "adm.e.path": ["Doit commencer par « / »", "Must start with '/'"],
+  "adm.fix": ["Corrigez les champs signalés : rien n'a été envoyé.", "Fix the fields marked: nothing was sent."],
+  "adm.save": ["Enregistrer la configuration", "Save the configuration"],
+  "adm.nochange": ["Aucune modification à enregistrer.", "No change to save."],
+  "adm.changes": ["{n} modification(s) non enregistrée(s)", "{n} unsaved change(s)"],
+  "adm.answer": ["Réponse du routeur : {r}", "Router's answer: {r}"],
+  "adm.later": ["Ces réglages s'appliqueront au prochain redémarrage.", "These settings apply at the next reboot."],
+  "adm.pass": ["Mot de passe administrateur", "Admin password"],
+  "adm.pass.help": ["Demandé (utilisateur « admin ») pour toute modification ; la lecture reste libre.",
+    "Asked for (user 'admin') before any change; reading stays open."],
+  "adm.pass.new": ["Nouveau mot de passe", "New password"],
+  "adm.pass.again": ["Confirmez le mot de passe", "Confirm the password"],
+  "adm.pass.set": ["Définir le mot de passe", "Set the password"],
+  "adm.pass.remove": ["Supprimer le mot de passe", "Remove the password"],
+  "adm.pass.remove.q": ["Supprimer le mot de passe ? Tout le monde sur le réseau pourra de nouveau tout modifier.",
+    "Remove the password? Anyone on the network will be able to change everything again."],
+  "adm.pass.empty": ["Saisissez un mot de passe (ou utilisez « Supprimer »).", "Type a password (or use \"Remove\")."],
+  "adm.pass.diff": ["Les deux saisies diffèrent.", "The two entries differ."],
+  "adm.pass.long": ["64 caractères au plus.", "At most 64 characters."],
+  "adm.pass.done": ["Mot de passe défini : il sera demandé à la prochaine modification.", "Password set: it will be asked for at the next change."],
+  "adm.pass.gone": ["Mot de passe supprimé.", "Password removed."],
+  "adm.backup": ["Sauvegarde", "Backup"],
+  "adm.export": ["Exporter la configuration", "Export the configuration"],
+  "adm.import": ["Importer une configuration (fichier .json)", "Import a configuration (.json file)"],
+  "adm.import.bad": ["Fichier illisible : ce n'est pas une configuration JSON ({e}).", "Unreadable file: not a JSON configuration ({e})."],
+  "adm.import.none": ["Aucun réglage connu dans ce fichier : rien n'a été envoyé.", "No known setting in this file: nothing was sent."],
+  "adm.import.ignored": ["Ignorés (inconnus) : {k}", "Ignored (unknown): {k}"],
+  "adm.system": ["Système", "System"],
+  "adm.reboot": ["Redémarrer le routeur", "Reboot the router"],
+  "adm.reboot.q": ["Redémarrer le routeur ? Le routage s'interrompt quelques secondes.", "Reboot the router? Routing stops for a few seconds."],
+  "adm.rebooting": ["Redémarrage en cours…", "Rebooting…"],
+  "adm.back": ["Le routeur est de nouveau en marche.", "The router is back up."],
+  "adm.notback": ["Le routeur ne répond pas encore. Si le réseau ou le port a changé, il est à sa nouvelle adresse.",
+    "The router does not answer yet. If the network or port changed, it is at its new address."],
+  "adm.factory": ["Retour à la configuration d'usine", "Factory reset"],
+  "adm.factory.q": ["Toute la configuration (réseau, MQTT, boost, RelayPlus, relais distant) revient aux valeurs d'usine et le routeur redémarre. Sur le boîtier, les réglages réseau sont perdus : il faudra peut-être le rejoindre par son point d'accès de configuration. Les paramètres du routeur, les index d'énergie et le mot de passe sont conservés.",
+    "All the configuration (network, MQTT, boost, RelayPlus, remote relay) goes back to factory values and the router reboots. On the board the network settings are lost: you may have to join it through its setup access point. Router parameters, energy indexes and the password are kept."],
+  "adm.versions": ["Versions", "Versions"],
+  "adm.v.fw": ["Micrologiciel", "Firmware"],
+  "adm.v.web": ["Interface web", "Web UI"],
+  "adm.v.api": ["API MaxPV!", "MaxPV! API"],
+});
+
+const GROUPS = [
+  ["net", ["dhcp", "ip", "subnet", "gateway", "dns1", "dns2", "hostname", "http_port"]],
+  ["mqtt", ["mqtt_active", "mqtt_ip", "mqtt_port", "mqtt_user", "mqtt_pass", "mqtt_period"]],
+  ["boost", ["boost_duration", "boost_ratio", "boost_timer_active", "boost_timer_hour", "boost_timer_minute"]],
+  ["relayplus", ["RelayPlus_active", "RelayPlus_min", "RelayPlus_max", "RelayPlus_hour"]],
+  ["temp", ["temp_limit_active", "max_temp"]],
+  ["remote", ["remoterelay_active", "remoterelay_ip", "remoterelay_port", "remoterelay_on", "remoterelay_off"]],
+];
+const IP = /^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)$/;
+const HOST = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/;
+const BY_KEY = Object.fromEntries(TABLES.config.map((r) => [r.key, r]));
+let fields = {};
+let loaded = {};
+let el = {};
+let gen = 0;           // which mount a pending loop belongs to (a language switch re-mounts)
+
+const label = (k) => (t("c." + k).startsWith("c.") ? k : t("c." + k));
+
+// a field's value -> {value: what the router stores} or {error}; config.check's rules
+function check(r, f) {
+  if (r.type === "flag") return { value: f.input.checked ? 1 : 0 };
+  const s = f.input.value.trim();
+  if (r.type === "int") {
+    const [min, max] = r.check;
+    const v = Number(s);
+    return /^-?\d+$/.test(s) && v >= min && v <= max ? { value: v } : { error: t("adm.e.int", { min, max }) };
+  }
+  if (r.type === "ip") return IP.test(s) ? { value: s } : { error: t("adm.e.ip") };
+  const v = f.input.value;                     // text is kept as typed (a password may end in a space)
+  if ([...v].length > r.check) return { error: t("adm.e.len", { n: r.check }) };
+  if (r.type === "host" && !HOST.test(v)) return { error: t("adm.e.host") };
+  if (r.type === "path" && !v.startsWith("/")) return { error: t("adm.e.path") };
+  return { value: v };
+}
+
+// {key: value} of what differs from what the router holds, and whether every field is valid
+function changes(mark) {
+  const out = {};
+  let ok = true;
+  for (const r of TABLES.config) {
+    const f = fields[r.key];
+    if (f.clear && f.clear.checked) { out[r.key] = ""; continue; }
+    if (r.key === "mqtt_pass" && loaded[r.key] === TABLES.secret && f.input.value === "") continue;
+    const c = check(r, f);
+    if (mark) {
+      f.msg.textContent = c.error || "";
+      f.msg.className = "result error";
+      if (c.error) f.input.setAttribute("aria-invalid", "true");
+      else f.input.removeAttribute("aria-invalid");
+    }
+    if (c.error) ok = false;
+    if (c.error || c.value !== loaded[r.key]) out[r.key] = c.value;
+  }
+  return { out, ok };
+}
+
+function showDirty() {
+  const { out } = changes(false);
+  const n = Object.keys(out).length;
+  el.dirty.textContent = n ? t("adm.changes", { n }) : "";
+  for (const k in fields) fields[k].box.classList.toggle("dirty", k in out);
+}
+
+function fill(cfg) {
+  loaded = cfg;
+  for (const r of TABLES.config) {
+    const f = fields[r.key];
+    const v = cfg[r.key];
+    if (r.type === "flag") f.input.checked = v === 1;
+    else if (r.key === "mqtt_pass") {
+      f.input.value = v === TABLES.secret ? "" : v;     // the placeholder is never shown as a value
+      f.input.placeholder = v === TABLES.secret ? t("adm.secret") : "";
+      f.clearBox.hidden = v !== TABLES.secret;
+      f.clear.checked = false;
+    } else f.input.value = v === undefined ? "" : v;
+    f.input.removeAttribute("aria-invalid");
+  }
+  showDirty();
+}
+
+async function load() {
+  try {
+    fill(JSON.parse(await api.get("configmaxpv")));
+  } catch (e) {
+    say(el.result, e.message, false);
+  }
+}
+
+function say(out, text, ok) {
+  out.textContent = text;
+  out.className = "result " + (ok ? "ok" : "error");
+}
+
+// the router's answer to a configmaxpv change, with its message also under the field it names
+async function sendConfig(obj, out, extra = "") {
+  for (const k in fields) fields[k].msg.textContent = "";
+  say(out, "…", true);     // an earlier answer must not pass for this one
+  try {
+    const r = (await api.setConfig(obj)).trim();
+    say(out, t("adm.answer", { r }) + (/next reboot/.test(r) ? " " + t("adm.later") : "") + extra, true);
+    toast(t("sent.ok"));
+    await load();
+  } catch (e) {
+    say(out, t("adm.answer", { r: e.message }) + extra, false);
+    // the key the message names first (RelayPlus_max ... RelayPlus_min: under max)
+    let key = null;
+    let at = Infinity;
+    for (const r of TABLES.config) {
+      const m = new RegExp("\\b" + r.key + "\\b").exec(e.message);
+      if (m && m.index < at) [key, at] = [r.key, m.index];
+    }
+    if (key) say(fields[key].msg, e.message, false);
+  }
+}
+
+async function save(e) {
+  e.preventDefault();
+  const { out, ok } = changes(true);
+  if (!ok) return say(el.result, t("adm.fix"), false);
+  if (!Object.keys(out).length) return say(el.result, t("adm.nochange"), true);
+  await sendConfig(out, el.result);
+}
+
+function field(r) {
+  const id = "c-" + r.key;
+  const f = (fields[r.key] = {});
+  const hint = r.type === "int" ? t("adm.range", { min: r.check[0], max: r.check[1] })
+    : r.type === "str" || r.type === "path" || r.type === "host" ? t("adm.maxlen", { n: r.check }) : null;
+  f.msg = h("div", { id: id + "-msg", class: "result", "aria-live": "polite", "data-testid": "cmsg-" + r.key });
+  const common = { id, name: r.key, "data-testid": "cfg-" + r.key, "aria-describedby": id + "-hint " + id + "-msg" };
+  if (r.type === "flag") {
+    f.input = h("input", { ...common, type: "checkbox", role: "switch" });
+    f.box = h("div", { class: "field" }, h("label", { class: "switch", for: id }, f.input, label(r.key)),
+      r.key === "dhcp" ? h("div", { class: "help", id: id + "-hint" }, t("adm.dhcp.help")) : null, f.msg);
+    return f.box;
+  }
+  const attrs = r.type === "int" ? { type: "number", inputmode: "numeric", min: r.check[0], max: r.check[1], step: 1 }
+    : r.type === "ip" ? { type: "text", inputmode: "decimal", pattern: IP.source.slice(1, -1), maxlength: 15 }
+      : { type: r.key === "mqtt_pass" ? "password" : "text", maxlength: r.check };
+  f.input = h("input", { ...common, ...attrs, autocomplete: r.key === "mqtt_pass" ? "new-password" : "off" });
+  f.box = h("div", { class: "field" }, h("label", { for: id }, label(r.key)), f.input,
+    hint ? h("div", { class: "help", id: id + "-hint" }, hint) : null);
+  if (r.key === "mqtt_pass") {
+    f.clear = h("input", { type: "checkbox", id: id + "-clear", "data-testid": "cfg-mqtt_pass-clear" });
+    f.clearBox = h("label", { class: "switch", for: id + "-clear", hidden: true }, f.clear, t("adm.secret.clear"));
+    f.box.append(f.clearBox);
+  }
+  f.box.append(f.msg);
+  return f.box;
+}
+
+async function setPass(e) {
+  e.preventDefault();
+  const pw = el.pw1.value;
+  const problem = !pw ? "adm.pass.empty" : pw !== el.pw2.value ? "adm.pass.diff" : [...pw].length > 64 ? "adm.pass.long" : null;
+  if (problem) return say(el.passResult, t(problem), false);
+  await passCommand(pw, "adm.pass.done");
+}
+
+async function removePass() {
+  if (!(await confirmAction(t("adm.pass.remove.q"), t("adm.pass.remove"), t("cancel")))) return;
+  await passCommand("", "adm.pass.gone");
+}
+
+async function passCommand(pw, done) {
+  try {
+    await api.setAdminPass(pw);
+    // what this browser remembers is now wrong or useless: the next change asks again
+    api.forgetPassword();
+    el.pw1.value = el.pw2.value = "";
+    say(el.passResult, t(done), true);
+  } catch (e) {
+    say(el.passResult, e.message, false);
+  }
+}
+
+async function importFile() {
+  const file = el.file.files[0];
+  if (!file) return;
+  el.file.value = "";
+  let obj;
+  try {
+    obj = JSON.parse(await file.text());
+    if (!obj || typeof obj !== "object" || Array.isArray(obj)) throw new Error("{…}");
+  } catch (e) {
+    return say(el.importResult, t("adm.import.bad", { e: e.message }), false);
+  }
+  const known = {};
+  const unknown = [];
+  for (const k in obj) (BY_KEY[k] ? (known[k] = obj[k]) : unknown.push(k));
+  const extra = unknown.length ? " " + t("adm.import.ignored", { k: unknown.join(", ") }) : "";
+  if (!Object.keys(known).length) return say(el.importResult, t("adm.import.none") + extra, false);
+  await sendConfig(known, el.importResult, extra);
+}
+
+// after rebootesp: wait for the router to go, then for it to answer again
+async function waitBack(out) {
+  say(out, t("adm.rebooting"), true);
+  const g = gen;
+  const t0 = Date.now();
+  let gone = false;
+  while (g === gen && Date.now() - t0 < 90000) {
+    await new Promise((r) => setTimeout(r, 1000));
+    try {
+      const p = (await api.get("ping")).trim();
+      if ((gone || Date.now() - t0 > 4000) && p === "running") return say(out, t("adm.back"), true);
+    } catch (e) {
+      gone = true;
+    }
+  }
+  if (g === gen) say(out, t("adm.notback"), false);
+}
+
+async function reboot(factory) {
+  const what = t(factory ? "adm.factory" : "adm.reboot");
+  if (!(await confirmAction(t(factory ? "adm.factory.q" : "adm.reboot.q"), what, t("cancel")))) return;
+  try {
+    if (factory) await api.action("eraseconfigesp");
+    await api.action("rebootesp");
+  } catch (e) {
+    return say(el.sysResult, e.message, false);
+  }
+  const g = gen;
+  await waitBack(el.sysResult);
+  if (g === gen) load();
+}
+
+async function versions() {
+  const g = gen;
+  const rows = [["adm.v.fw", "version"], ["adm.v.web", null], ["adm.v.api", "versionmaxpv"]];
+  for (const [k, q] of rows) {
+    let v = TABLES.version;
+    if (q) try { v = (await api.get(q)).trim(); } catch (e) { v = "–"; }
+    if (g !== gen) return;
+    el["v-" + k].textContent = v;
+  }
+}
 
 export default {
   id: "admin",
   title: "nav.admin",
-  mount(el) {
-    el.append(h("p", null, "…"));
+  mount(root) {
+    fields = {};
+    el = {};
+    gen++;
+    const listed = new Set(GROUPS.flatMap((g) => g[1]));
+    const groups = GROUPS.concat([["other", TABLES.config.map((r) => r.key).filter((k) => !listed.has(k))]]);
+    const sec = (id, title, ...body) => h("section", { "aria-labelledby": "h-adm-" + id },
+      h("h2", { id: "h-adm-" + id }, t(title)), ...body);
+    root.append(h("div", { class: "pa" },
+      h("form", { novalidate: true, onsubmit: save, oninput: showDirty, onchange: showDirty, "data-testid": "config-form" },
+        groups.filter((g) => g[1].some((k) => BY_KEY[k])).map(([g, keys]) => h("fieldset", null,
+          h("legend", null, t("adm.g." + g)),
+          h("div", { class: "form-grid" }, keys.filter((k) => BY_KEY[k]).map((k) => field(BY_KEY[k]))))),
+        h("div", { class: "actions sticky" }, h("button", { type: "submit", "data-testid": "config-save" }, t("adm.save")),
+          (el.dirty = h("span", { class: "muted", "aria-live": "polite" }))),
+        (el.result = h("div", { class: "result", "aria-live": "polite", "data-testid": "config-result" }))),
+      sec("pass", "adm.pass", h("p", { class: "help" }, t("adm.pass.help")),
+        h("form", { novalidate: true, onsubmit: setPass, class: "form-grid" },
+          h("div", { class: "field" }, h("label", { for: "adm-pw1" }, t("adm.pass.new")),
+            (el.pw1 = h("input", { id: "adm-pw1", type: "password", autocomplete: "new-password", maxlength: 64 }))),
+          h("div", { class: "field" }, h("label", { for: "adm-pw2" }, t("adm.pass.again")),
+            (el.pw2 = h("input", { id: "adm-pw2", type: "password", autocomplete: "new-password", maxlength: 64 }))),
+          h("div", { class: "actions" }, h("button", { type: "submit", "data-testid": "pass-set" }, t("adm.pass.set")),
+            h("button", { type: "button", class: "ghost", "data-testid": "pass-remove", onclick: removePass }, t("adm.pass.remove")))),
+        (el.passResult = h("div", { class: "result", "aria-live": "polite", "data-testid": "pass-result" }))),
+      sec("backup", "adm.backup",
+        h("div", { class: "actions" }, h("a", { class: "button", href: "/DLconfig", download: "config.json", "data-testid": "export" }, t("adm.export"))),
+        h("div", { class: "field" }, h("label", { for: "adm-file" }, t("adm.import")),
+          (el.file = h("input", { id: "adm-file", type: "file", accept: ".json,application/json", onchange: importFile }))),
+        (el.importResult = h("div", { class: "result", "aria-live": "polite", "data-testid": "import-result" }))),
+      sec("sys", "adm.system",
+        h("div", { class: "actions" },
+          h("button", { type: "button", class: "ghost", "data-testid": "reboot", onclick: () => reboot(false) }, t("adm.reboot")),
+          h("button", { type: "button", class: "danger", "data-testid": "factory", onclick: () => reboot(true) }, t("adm.factory"))),
+        (el.sysResult = h("div", { class: "result", "aria-live": "polite", "data-testid": "sys-result" }))),
+      sec("ver", "adm.versions", h("table", { class: "grid" }, h("tbody", null,
+        ["adm.v.fw", "adm.v.web", "adm.v.api"].map((k) => h("tr", null, h("th", { scope: "row" }, t(k)),
+          (el["v-" + k] = h("td", { "data-testid": k.replace("adm.", "") }, "–")))))))));
+    load();
+    versions();
+  },
+  unmount() {
+    gen++;
   },
 };

@@ -1,12 +1,17 @@
 """Control of the simulated board over HTTP (only registered on the simulated board):
 
-    GET /sim/state                     the sim's ground truth and what it is doing, as JSON
+    GET /sim/state                     the sim's ground truth and what it is doing, as JSON;
+                                       "now": what a perfect meter shows, averaged over about
+                                       the last second (vrms V, irms A, p W grid import +)
     GET /sim/set?load=W                an extra house load of W watts (0 removes it)
     GET /sim/set?pv=F                  PV production times F (0..2; clouds, 1 = the sun's)
     GET /sim/set?thermostat=open|closed|auto
     GET /sim/set?mains=off|on          a grid outage
+    GET /sim/set?clamp=open|closed     the CT clamp taken off the cable (no current through it;
+                                       what the board picks up by itself remains)
 """
 import json
+from board.sim.world import between
 
 TEXT = {"Content-Type": "text/plain; charset=utf-8"}
 
@@ -19,11 +24,17 @@ def register(app, board):
     async def sim_state(req):
         t = board.truth()
         st = world.state
+        s0 = world.truth.second_ago()
+        now = None
+        if s0 is not None:
+            b = between(s0, t)
+            now = {"seconds": b["seconds"], "vrms": b["vrms"], "irms": b["irms"], "p": b["p"]}
         return json.dumps({
             "seconds": board.seconds(), "mains_on": st.mains_on, "hz": st.hz,
             "pv_w": world.p_pv, "loads_w": [w for w, _ in st.loads],
             "heater_powered": world._heater_powered(), "tank_c": world.tank_c,
             "relay_on": world.relay_on, "manual": sc.manual,
+            "clamp": "open" if sc.manual.get("clamp") == "open" else "closed", "now": now,
             "truth": {"seconds": t[0], "grid_wh": t[1] / 3600, "heater_wh": t[2] / 3600,
                       "pv_wh": t[3] / 3600, "relay_wh": t[4] / 3600},
         }), 200, {"Content-Type": "application/json"}
@@ -51,8 +62,12 @@ def register(app, board):
                 if a["mains"] not in ("on", "off"):
                     raise ValueError("mains must be on or off")
                 m["mains"] = a["mains"]
+            if "clamp" in a:
+                if a["clamp"] not in ("open", "closed"):
+                    raise ValueError("clamp must be open or closed")
+                m["clamp"] = a["clamp"]
             if not m or m == sc.manual and not a:
-                raise ValueError("nothing to set (load, pv, thermostat or mains)")
+                raise ValueError("nothing to set (load, pv, thermostat, mains or clamp)")
         except ValueError as e:
             return "Bad request: %s" % e, 400, TEXT
         sc.manual = m

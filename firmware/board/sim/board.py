@@ -53,6 +53,13 @@ class SimBoard(VirtualClock):
         self.bias_i_mv = _t(a, "bias_i_mv", config.BIAS_MV)
         self.adc_i = AdcChannel(rng, config.I_MV_PER_AMP, self.bias_i_mv,
                                 _t(a, "gain_i", 1.0), noise, nl)
+        # A CT's magnetising current makes its secondary lead the primary (a few µs to a few
+        # hundred): what PHASE_CALIB is there to take out. Negative (a lag) is approximate.
+        self.i_lead_us = float(_t(a, "i_lead_us", 0.0))
+        # Board pick-up of the voltage into the current channel, in amps at nominal voltage,
+        # in phase with it: it stays when the clamp is open, so it is what P_OFFSET takes out.
+        self.i_xtalk_a = float(_t(a, "i_xtalk_a", 0.0))
+        self._clamp_open = False
         tm = scenario.timing
         self.adc_us = _t(tm, "adc_us", config.V_TO_I_SKEW_US)
         self.I_SKEW_US = config.V_TO_I_SKEW_US   # what the firmware assumes (as on the chip)
@@ -85,7 +92,18 @@ class SimBoard(VirtualClock):
         return r
 
     def read_i(self):
-        r = self.adc_i.read_u16(self.world.current(float(self.now)))
+        t = float(self.now)
+        if self._clamp_open:
+            x = 0.0
+        elif self.i_lead_us:
+            # The world may run ahead by the lead: the router fires only after its work
+            # (process_ms), i.e. well after the last sample it has taken.
+            x = self.world.current(t + self.i_lead_us)
+        else:
+            x = self.world.current(t)
+        if self.i_xtalk_a:
+            x += self.i_xtalk_a * self.world.voltage(t) / 230.0
+        r = self.adc_i.read_u16(x)
         self.now += self.adc_us
         return r
 
@@ -94,6 +112,7 @@ class SimBoard(VirtualClock):
         self._stall = st.stall_us
         self._samples = 0
         self.adc_i.bias_mv = self.bias_i_mv + st.bias_i_mv
+        self._clamp_open = self.scenario.manual.get("clamp") == "open"
         n = _capture(self._read_v, self._read_i, self._ticks, acc)
         # The router's own work after a window (measure, control) before it fires.
         lo, hi = self.process_ms

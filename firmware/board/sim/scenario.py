@@ -16,7 +16,11 @@ list of timed events. Keys (all optional, defaults below):
     relay_load_w   1000
     pulse_wh       1.0          Wh per pulse of the PV production meter
     adc            {"noise_lsb": 2, "gain_v": 1.0, "gain_i": 1.0, "bias_v_mv": 1300,
-                    "bias_i_mv": 1300, "nonlinear": 0, "seed": 1}
+                    "bias_i_mv": 1300, "nonlinear": 0, "seed": 1,
+                    "i_lead_us": 0, "i_xtalk_a": 0}
+                   i_lead_us: the CT's phase lead (current seen that many µs early);
+                   i_xtalk_a: voltage picked up by the current channel, in amps at 230 V in
+                   phase with the voltage (still there with the clamp open: a power offset)
     timing         {"spin_us": 3, "adc_us": 11, "window_gap_ms": [2.5, 4.0], "gc_ms": 2,
                     "gc_every": 4, "rmt_latency_us": 35}
     events         [{"at": s, "for": s, <effect>}, ...]   ("for" absent: lasts to the end)
@@ -128,7 +132,8 @@ class Scenario:
         self.adc = d.get("adc") or {}
         self.timing = d.get("timing") or {}
         self.events = d.get("events", [])
-        self.manual = {}     # set at run time through /sim/set: load_w, pv_factor, thermostat, mains
+        self.manual = {}     # set at run time through /sim/set: load_w, pv_factor, thermostat,
+        #                      mains, clamp
         self._state = State()
 
     def hz_at(self, ts):

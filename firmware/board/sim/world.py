@@ -15,6 +15,7 @@ PI = math.pi
 NOMINAL_V = 230.0
 V_LATCH = 15.0       # the triac needs this much voltage across it to latch on a gate pulse
 WATER_J_PER_K = 4186.0
+RECENT = 14          # truth snapshots kept, 0.1 s apart
 COLD_WATER_C = 10.0
 
 
@@ -37,6 +38,25 @@ class Truth:
         # start: a list never shrinks, and growing it later, in a fragmented heap, can fail.
         self.zc = [None] * 401
         del self.zc[:]
+        # A snapshot every tenth of a second, the last RECENT of them: what "the last second"
+        # means for /sim/state (a meter's reading to compare the router's report with).
+        self.recent = [None] * RECENT
+        self.recent_k = 0
+        self.recent_at = 0.0
+
+    def mark(self):
+        if self.t_s >= self.recent_at:
+            self.recent[self.recent_k] = self.snapshot()
+            self.recent_k = (self.recent_k + 1) % RECENT
+            self.recent_at += 0.1
+
+    def second_ago(self):
+        """The newest snapshot at least 1 s old, or None."""
+        best = None
+        for s in self.recent:
+            if s is not None and s[0] <= self.t_s - 1.0 and (best is None or s[0] > best[0]):
+                best = s
+        return best
 
     def snapshot(self):
         return (self.t_s, self.e_grid, self.e_heater, self.e_pv, self.e_relay, self.v2, self.i2,
@@ -157,6 +177,7 @@ class World:
         tr.v2 += v2 * dt
         tr.i2 += self._irms2(p_res + p_relay, p_heater, cs) * dt
         tr.half_cycles += 1
+        tr.mark()
         if self.on_half_cycle:
             # surplus: PV minus house loads (relay load included), what routing may take
             self.on_half_cycle(self, p_grid, p_heater, -(p_res + p_relay + p_fixed))

@@ -10,12 +10,14 @@ SSR actually latched.
 The CT sees house loads + heater + relay load - PV (import positive).
 """
 import math
+from array import array
 
 PI = math.pi
 NOMINAL_V = 230.0
 V_LATCH = 15.0       # the triac needs this much voltage across it to latch on a gate pulse
 WATER_J_PER_K = 4186.0
 RECENT = 14          # truth snapshots kept, 0.1 s apart
+SNAP = 7             # fields of a kept snapshot: t, e_grid, e_heater, e_pv, e_relay, v2, i2
 COLD_WATER_C = 10.0
 
 
@@ -40,23 +42,35 @@ class Truth:
         del self.zc[:]
         # A snapshot every tenth of a second, the last RECENT of them: what "the last second"
         # means for /sim/state (a meter's reading to compare the router's report with).
-        self.recent = [None] * RECENT
+        # Stored in place (no tuple per mark): in the 256 kB heap tests, a few kB of
+        # snapshots held and churned were enough to starve the HTTP server.
+        self.recent = array("d", [0.0] * (RECENT * SNAP))
         self.recent_k = 0
         self.recent_at = 0.0
 
     def mark(self):
         if self.t_s >= self.recent_at:
-            self.recent[self.recent_k] = self.snapshot()
+            r = self.recent
+            k = self.recent_k * SNAP
+            r[k] = self.t_s
+            r[k + 1] = self.e_grid
+            r[k + 2] = self.e_heater
+            r[k + 3] = self.e_pv
+            r[k + 4] = self.e_relay
+            r[k + 5] = self.v2
+            r[k + 6] = self.i2
             self.recent_k = (self.recent_k + 1) % RECENT
             self.recent_at += 0.1
 
     def second_ago(self):
-        """The newest snapshot at least 1 s old, or None."""
+        """The newest snapshot (the first SNAP fields of snapshot()) at least 1 s old, or None."""
+        r = self.recent
         best = None
-        for s in self.recent:
-            if s is not None and s[0] <= self.t_s - 1.0 and (best is None or s[0] > best[0]):
-                best = s
-        return best
+        for k in range(0, RECENT * SNAP, SNAP):
+            t = r[k]
+            if 0 < t <= self.t_s - 1.0 and (best is None or t > r[best]):
+                best = k
+        return None if best is None else tuple(r[best:best + SNAP])
 
     def snapshot(self):
         return (self.t_s, self.e_grid, self.e_heater, self.e_pv, self.e_relay, self.v2, self.i2,

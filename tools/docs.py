@@ -13,6 +13,7 @@ from router import params  # noqa: E402
 from board import config  # noqa: E402
 from api import data  # noqa: E402
 from services import config as esp_config  # noqa: E402
+from api import web  # noqa: E402
 
 BOARD = {"V_CALIB": config.V_CALIB, "P_CALIB": config.P_CALIB, "PHASE_CALIB": config.PHASE_CALIB}
 
@@ -141,6 +142,12 @@ def api_md():
     for key, kind, default, lim in esp_config.TABLE:
         rng = " %d..%d" % lim if kind == "int" else (" 0/1" if kind == "flag" else "")
         lines.append("| %s | %s%s | `%s` |" % (key, kind, rng, default))
+    lines += ["", "## Other routes", "",
+              "- `/`: the web UI (gzipped files of the image's `www/`, built by `tools/web.py`); "
+              "the other built files by name, cached for a year (their names carry a hash).",
+              "- `/DLconfig`: the configuration as a `config.json` download, as the original.",
+              "- The original's page names redirect (302) to the matching view: " + ", ".join(
+                  "`/%s` → `%s`" % kv for kv in sorted(web.OLD_PAGES.items())) + "."]
     return "\n".join(lines) + "\n"
 
 

@@ -125,6 +125,10 @@ def test_alldata_is_the_26_fields_of_v31(api):
     assert len(every) == len(FORMATS) > 26
     for n, f in enumerate(every, 1):
         assert re.fullmatch(FORMATS[n], f), (n, f)
+    ui = ok(api, "/api/get?alldata&extended&states").split(",")
+    assert len(ui) == len(FORMATS) + 4
+    assert ui[-4] in ("ON", "OFF", "MAX") and ui[-3] in ("ON", "OFF") and ui[-2] == "running"
+    assert re.fullmatch(r"\d\d:\d\d:\d\d", ui[-1])
 
 
 def test_allparam_is_the_16_parameters(api):

@@ -1,7 +1,9 @@
 """`make sim` as a user runs it: the firmware under MicroPython on the simulated board."""
+import gzip
 import re
 import subprocess
 import time
+import urllib.request
 
 from conftest import ROOT
 
@@ -10,12 +12,14 @@ LINE = re.compile(r"^(\d\d:\d\d:\d\d) V=\s*([\d.]+)V I=\s*([\d.]+)A P=\s*([+-][\
                   r"samples=(\d+)/s$")
 
 
-def make_sim(*args, timeout=120):
+def make_sim(*args, timeout=120, on_first=None):
+    """Run `make sim` to its end; on_first(port) is called at its first status line."""
     import tempfile
     from test_api import free_port
     t0 = time.monotonic()
     flash = tempfile.mkdtemp()      # a new board: nothing saved on its flash
-    p = subprocess.Popen(["make", "-s", "sim", "PORT=%d" % free_port(), "DATA=" + flash, *args],
+    port = free_port()
+    p = subprocess.Popen(["make", "-s", "sim", "PORT=%d" % port, "DATA=" + flash, *args],
                          cwd=ROOT,
                          stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True)
@@ -26,6 +30,8 @@ def make_sim(*args, timeout=120):
         if m:
             if first is None:
                 first = time.monotonic() - t0
+                if on_first:
+                    on_first(port)
             lines.append(m.groups())
     p.wait(timeout=timeout)
     assert p.returncode == 0, lines
@@ -33,7 +39,15 @@ def make_sim(*args, timeout=120):
 
 
 def test_make_sim_prints_plausible_live_values_within_15_s_in_real_time():
-    lines, first, wall = make_sim("SECONDS=4")
+    home = []
+
+    def open_the_ui(port):
+        with urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=5) as r:
+            home.append((r.headers["Content-Encoding"], gzip.decompress(r.read()).decode()))
+
+    lines, first, wall = make_sim("SECONDS=4", on_first=open_the_ui)
+    # it serves the web UI it has just built
+    assert home and home[0][0] == "gzip" and "<title>MaxPV!</title>" in home[0][1]
     assert first is not None and first < 15
     assert len(lines) >= 3
     for clock, v, i, p, s, cos, f, routed, status, samples in lines[1:]:

@@ -88,6 +88,15 @@ def test_a_refused_command_is_shown_not_hidden(page, fw):
         assert get(fw.base, "/api/set?adminpass&value=", auth)[0] == 200
 
 
+def test_one_request_a_second_keeps_it_live(page):
+    # each request costs the router loop time on the ESP32: the page must not multiply them
+    start = len(page.requests)
+    page.wait_for_timeout(5000)
+    polls = page.requests[start:]
+    assert 4 <= len(polls) <= 6, polls
+    assert all(u.endswith("/api/get?alldata&extended&states") for u in polls), polls
+
+
 def test_language_and_theme_switches(page):
     assert page.locator("html").get_attribute("lang") == "fr"
     assert page.get_by_role("heading", name="Flux de puissance").is_visible()

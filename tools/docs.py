@@ -69,6 +69,8 @@ ENDPOINTS = (
     ("/api/get", "alldata", "", "data 01..26 in order, comma separated", "alldata"),
     ("/api/get", "extended", "", "with alldata: every data of the list below (01..%02d), not "
      "just v3.1's 26" % data.COUNT, "alldata&extended"),
+    ("/api/get", "states", "", "with alldata: then ssrstate, relaystate, ping and time (what "
+     "the web UI reads each second, in one request)", "alldata&extended&states"),
     ("/api/get", "param", "NN (01..16)", "one router parameter (docs/parameters.md)", "param=06"),
     ("/api/get", "allparam", "", "the 16 parameters in order, comma separated", "allparam"),
     ("/api/get", "configmaxpv", "", "the configuration, JSON (the MQTT password reads as ********)",

@@ -197,7 +197,11 @@ def make_app(rt, sv):
         if "allparam" in a:
             return ok(rt.params.all_text())
         if "alldata" in a:
-            return ok(data.alldata(view, "extended" in a))
+            body = data.alldata(view, "extended" in a)
+            if "states" in a:
+                # the web UI's whole second in one request (the original's page made five)
+                body = ",".join((body, ssr_state(), relay_state(), ping(), clock_text()))
+            return ok(body)
         if "version" in a or "versionweb" in a:
             return ok(VERSION)
         if "versionmaxpv" in a:

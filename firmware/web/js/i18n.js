@@ -2,7 +2,7 @@
 // browser. Each view adds its own strings with addStrings({key: [fr, en]}).
 const S = {};
 const KEY = "maxpv.lang";
-export const LANGS = ["fr", "en"];
+const LANGS = ["fr", "en"];
 let lang = LANGS.includes(localStorage.getItem(KEY)) ? localStorage.getItem(KEY) : "fr";
 
 export function addStrings(table) {

@@ -4,8 +4,8 @@
 // so the live charts have a history the moment they open.
 import * as api from "./api.js";
 
-export const PERIOD_MS = 1000;
-export const KEEP = 600;                 // points (10 min at 1 Hz)
+const PERIOD_MS = 1000;
+const KEEP = 600;                // points (10 min at 1 Hz)
 const listeners = new Set();
 export const ring = { t: [], grid: [], pv: [], routed: [], vrms: [], dmin: [], davg: [], dmax: [] };
 export let last = null;

@@ -28,6 +28,22 @@ def page(browser, fw):
     p.context.close()
 
 
+def contrast(locator):
+    """WCAG contrast ratio between an element's text and its background colour."""
+    return locator.evaluate("""el => {
+        const lum = c => {
+            const [r, g, b] = c.match(/[\\d.]+/g).slice(0, 3).map(x => {
+                x /= 255;
+                return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4);
+            });
+            return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+        };
+        const s = getComputedStyle(el);
+        const [a, b] = [lum(s.color), lum(s.backgroundColor)].sort((x, y) => y - x);
+        return (a + 0.05) / (b + 0.05);
+    }""")
+
+
 def watts(page, testid):
     text = page.get_by_test_id(testid).text_content()
     return float(re.sub(r"[^\d,.-]", "", text).replace(",", "."))
@@ -141,7 +157,10 @@ def test_usable_at_360_px(browser, fw):
             box = p.get_by_role("group", name=re.compile("SSR")).get_by_role("button", name=name).bounding_box()
             assert box["x"] >= 0 and box["x"] + box["width"] <= 360 and box["height"] >= 40
         browser.shot(p, "dashboard-360")
+        pressed = p.get_by_role("group", name=re.compile("SSR")).get_by_role("button", pressed=True)
+        assert contrast(pressed) >= 4.5                 # WCAG AA for the state a user acts on
         p.locator("html").evaluate("el => el.dataset.theme = 'dark'")
+        assert contrast(pressed) >= 4.5
         browser.shot(p, "dashboard-360-dark")
         assert p.outside == []
     finally:

@@ -45,8 +45,9 @@ sim: web
 		--speed $(SPEED) --scenario $(SCENARIO) --seconds $(SECONDS) --data $(DATA) --port $(PORT) \
 		--www $(CURDIR)/build/www
 
-## make test: every test (CPython logic tests, the firmware under MicroPython, ESP32 compile)
-test: web $(BROWSER_STAMP)
+## make test: every test (CPython logic tests, the firmware under MicroPython, ESP32 compile,
+## the web UI in chromium); the tests build the web UI themselves
+test: $(STAMP) $(NPM_STAMP) $(BROWSER_STAMP)
 	$(BIN)/python -m pytest
 
 ## make bench: benchmark tables (real-time cost, regulation vs EcoPV / Mk2 / oracle, HTTP load)

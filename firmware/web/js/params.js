@@ -3,6 +3,7 @@
 // checked here first (the router would refuse it anyway, but the user should not have to wait
 // for that), then sent, then read back: the field always shows what the router holds.
 import { t, getLang, addStrings } from "./i18n.js";
+import { checkNumber } from "./number.js";
 import { h, toast, confirmAction } from "./dom.js";
 import * as api from "./api.js";
 
@@ -19,9 +20,6 @@ addStrings({
   "par.default": ["défaut {v}", "default {v}"],
   "par.changed": ["≠ défaut", "≠ default"],
   "par.pending": ["non envoyé", "not sent"],
-  "par.nan": ["« {v} » n'est pas un nombre", "'{v}' is not a number"],
-  "par.whole": ["Nombre entier attendu", "A whole number is expected"],
-  "par.out": ["Hors plage : {range}", "Out of range: {range}"],
   "par.applied": ["Appliqué : {v}", "Applied: {v}"],
   "par.unsaved": ["Des valeurs ont été changées depuis ce navigateur sans être enregistrées : elles seront perdues au prochain redémarrage.",
     "Values were changed from this browser and not saved: they will be lost at the next reboot."],
@@ -93,14 +91,10 @@ const locale = () => (getLang() === "fr" ? "fr-FR" : "en-GB");
 const show = (v, dec) => v.toLocaleString(locale(), { maximumFractionDigits: dec, useGrouping: false });
 const range = (p) => t("par.range", { min: show(p.min, p.decimals), max: show(p.max, p.decimals) }) + (p.unit ? " " + unit(p) : "");
 
-// text -> {value: what to send} or {error}; the router's own rules (router/params.py parse)
-export function check(p, text) {
-  const s = String(text).trim().replace(/,/g, ".");
-  if (!/^[-+]?(\d+\.?\d*|\.\d+)$/.test(s)) return { error: t("par.nan", { v: String(text).trim() }) };
-  const v = Number(s);
-  if (p.decimals === 0 && !Number.isInteger(v)) return { error: t("par.whole") };
-  if (v < p.min || v > p.max) return { error: t("par.out", { range: range(p) }) };
-  return { value: s };
+// text -> {value: what to send} or {error}
+function check(p, text) {
+  const r = checkNumber(text, p.min, p.max, p.decimals, range(p));
+  return r.error ? r : { value: r.text };
 }
 
 function fill(p, text, keepInput) {

@@ -4,6 +4,7 @@
 // applies at once, and shows what changed as the router reads it back. The progress lives in
 // this module, not in the DOM, so a language switch (which re-mounts the view) keeps it.
 import { t, num, addStrings } from "./i18n.js";
+import { checkNumber } from "./number.js";
 import { h, toast } from "./dom.js";
 import * as api from "./api.js";
 import * as live from "./live.js";
@@ -24,9 +25,6 @@ addStrings({
   "wiz.effect": ["Effet mesuré : {what} {before} → {after}", "Measured effect: {what} {before} → {after}"],
   "wiz.waiting": ["Attente d'une mesure fraîche…", "Waiting for a fresh reading…"],
   "wiz.range": ["de {min} à {max} {unit}", "{min} to {max} {unit}"],
-  "wiz.nan": ["« {v} » n'est pas un nombre", "'{v}' is not a number"],
-  "wiz.whole": ["Nombre entier attendu", "A whole number is expected"],
-  "wiz.out": ["Hors plage : {range}", "Out of range: {range}"],
   "wiz.calc.out": ["{name} calculé = {v}, hors de sa plage ({range}) : la mesure ou la valeur saisie est fausse, rien n'a été envoyé.",
     "Computed {name} = {v} is outside its range ({range}): the reading or the value entered is wrong; nothing was sent."],
   "wiz.nodata": ["Pas de mesure du routeur", "No reading from the router"],
@@ -126,13 +124,9 @@ const parse = (text) => parseFloat(String(text).trim().replace(",", "."));
 
 // text -> {value} or {error}, with the limits given (a parameter's own by default)
 function check(text, lo, hi, decimals, unit) {
-  const s = String(text).trim().replace(",", ".");
   const range = t("wiz.range", { min: num(lo, decimals), max: num(hi, decimals), unit: unit || "" }).trim();
-  if (!/^-?\d+(\.\d+)?$/.test(s)) return { error: t("wiz.nan", { v: text }) };
-  const v = parseFloat(s);
-  if (decimals === 0 && v !== Math.round(v)) return { error: t("wiz.whole") };
-  if (v < lo || v > hi) return { error: t("wiz.out", { range }) };
-  return { value: v };
+  const r = checkNumber(text, lo, hi, decimals, range);
+  return r.error ? r : { value: r.value };
 }
 
 function rangeOf(p) {

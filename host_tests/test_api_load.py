@@ -38,17 +38,13 @@ from test_api import free_port
 SAMPLES_PER_WINDOW = 100      # router/window.py SAMPLES: data 22 / 100 = windows per second
 
 # Started with `micropython -c`, from the image's folder. The simulated board stands for the
-# hardware: it is not part of the device's RAM budget, yet it shares the heap here. Two of its
-# habits would make a 256 kB run measure the simulator rather than the firmware, so they are
+# hardware: it is not part of the device's RAM budget, yet it shares the heap here. One of its
+# habits would make a 256 kB run measure the simulator rather than the firmware, so it is
 # changed at start-up, without changing what it simulates:
 # - each Rng builds a 1024-entry Gaussian noise table as a list of boxed floats (40 kB on a
 #   64-bit host, three Rngs: the board took 116 kB of heap at start). Here the same values
 #   are held in one packed array('d'), shared between the Rngs of a seed: identical noise,
 #   and the board takes 48 kB. (A no-op once board/sim/rng.py stores an array.)
-# - its log of recent zero crossings (Truth.zc) grows to 401 entries and is cut back to 201:
-#   at ~2.6 s of uptime, the list's storage doubles to 4 kB in one piece, by then in a heap
-#   fragmented by HTTP work, and that one allocation can fail. Here the list gets its final
-#   storage at boot (a list never shrinks its storage in MicroPython).
 LAUNCH = r"""
 import gc
 from array import array
@@ -71,13 +67,6 @@ def _packed(self, seed=1):
         t = _tables[seed] = (a, self.s)
     self.gauss_table, self.s = t
 _rng.Rng.__init__ = _packed
-import board.sim.world as _world
-_truth_init = _world.Truth.__init__
-def _presized(self, *args):
-    _truth_init(self, *args)
-    self.zc = [None] * 512
-    del self.zc[:]
-_world.Truth.__init__ = _presized
 import main
 main.main(%r)
 """

@@ -26,7 +26,7 @@ def run(scenario, seconds, calib=None, skip=2.0, ssr_mode=9):
         if acc[NRISE] == 1 and b.seconds() > skip:
             t = b.now + tdiff(acc[TRISE], b.now & MASK)
             best = None
-            for tz, pol in b.world.truth.zc:
+            for tz, pol in b.world.truth.zero_crossings():
                 if pol > 0 and (best is None or abs(tz - t) < abs(best)):
                     best = tz - t
             if best is not None and abs(best) < 5000:

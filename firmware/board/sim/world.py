@@ -17,6 +17,7 @@ NOMINAL_V = 230.0
 V_LATCH = 15.0       # the triac needs this much voltage across it to latch on a gate pulse
 WATER_J_PER_K = 4186.0
 RECENT = 14          # truth snapshots kept, 0.1 s apart
+ZC_KEEP = 256        # zero crossings kept (2.5 s of 50 Hz mains)
 SNAP = 7             # fields of a kept snapshot: t, e_grid, e_heater, e_pv, e_relay, v2, i2
 COLD_WATER_C = 10.0
 
@@ -36,10 +37,11 @@ class Truth:
         self.i2 = 0.0           # ∫ Irms² dt (grid current)
         self.half_cycles = 0
         self.fired = 0          # half-cycles in which the heater conducted
-        # Recent zero crossings: (abs µs, +1 rising / -1 falling). Its storage is reserved at
-        # start: a list never shrinks, and growing it later, in a fragmented heap, can fail.
-        self.zc = [None] * 401
-        del self.zc[:]
+        # Recent zero crossings (abs µs, +1 rising / -1 falling), a ring of arrays: a list of
+        # tuples held ~19 kB of boxed values and churned, in the heap the firmware shares here.
+        self.zc_t = array("d", [0.0] * ZC_KEEP)
+        self.zc_pol = array("b", [0] * ZC_KEEP)
+        self.zc_n = 0            # crossings logged since start
         # A snapshot every tenth of a second, the last RECENT of them: what "the last second"
         # means for /sim/state (a meter's reading to compare the router's report with).
         # Stored in place (no tuple per mark): in the 256 kB heap tests, a few kB of
@@ -47,6 +49,17 @@ class Truth:
         self.recent = array("d", [0.0] * (RECENT * SNAP))
         self.recent_k = 0
         self.recent_at = 0.0
+
+    def log_zc(self, t, pol):
+        k = self.zc_n % ZC_KEEP
+        self.zc_t[k] = t
+        self.zc_pol[k] = pol
+        self.zc_n += 1
+
+    def zero_crossings(self):
+        """The logged zero crossings, oldest first: (abs µs, +1 rising / -1 falling)."""
+        for j in range(max(0, self.zc_n - ZC_KEEP), self.zc_n):
+            yield self.zc_t[j % ZC_KEEP], self.zc_pol[j % ZC_KEEP]
 
     def mark(self):
         if self.t_s >= self.recent_at:
@@ -250,10 +263,7 @@ class World:
             self._close_half_cycle()
             self.t_zc += self.half
             self.pol = -self.pol
-            zc = self.truth.zc
-            zc.append((self.t_zc, self.pol))
-            if len(zc) > 400:
-                del zc[:200]
+            self.truth.log_zc(self.t_zc, self.pol)
             self._prune_pulses()
             self._setup_half_cycle()
 

@@ -18,7 +18,7 @@ import time
 from board.sim import scenario as _scenario
 from board.sim.world import World
 from board.sim.board import SimBoard
-from router.relay import STOP
+from router.status import STOP
 
 MARGIN = 10          # P_MARGIN (W), everyone's import target
 SETTLE_BAND = 50     # W around the target
@@ -140,9 +140,9 @@ def run_ours(sc, seconds):
 
 
 # --- baselines on exact half-cycle power ----------------------------------------------------
-# EcoPV's energyToDelay table (in 64 µs ticks), reconstructed from the sample points that
-# reference/ecopv3_router_spec.md §4.5 lists, linearly interpolated between them. Its origin
-# is ~0.35 ms before the true zero (the reference's best fit), which is where it fires here.
+# EcoPV's energyToDelay table (in 64 µs ticks), reconstructed from sample points of the
+# original's table (below), linearly interpolated between them. Its origin is ~0.35 ms before
+# the true zero (the best fit of those points to a half-sine), which is where it fires here.
 ECOPV_ORIGIN_US = 350
 ECOPV_POINTS = {0: 144, 1: 143, 16: 127, 32: 117, 64: 104, 96: 94, 128: 84, 160: 73, 192: 62,
                 224: 49, 240: 39, 245: 33, 250: 20, 252: 12, 253: 10, 254: 9, 255: 8}
@@ -164,7 +164,8 @@ ECOPV_TABLE = _ecopv_table()
 
 
 class EcoPV:
-    """EcoPV's PI law as in reference §4.2, in its own integer units."""
+    """EcoPV's PI law (its published EcoPV3 source: a PI on the energy balance every
+    half-cycle), in its own integer units."""
     S = 83
     P_CALIB = 0.111
 

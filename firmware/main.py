@@ -1,4 +1,4 @@
-"""Composition root: board -> router -> services -> asyncio loop.
+"""Composition root: board -> router -> records -> HTTP API -> asyncio loop.
 
 On an ESP32 it drives the real board; anywhere else it runs the simulated board:
     micropython firmware/main.py [--scenario NAME] [--speed X] [--seconds S] [--data DIR]
@@ -11,10 +11,10 @@ from router.measure import Measure
 from router.mains import MainsSync
 from router.params import Params
 from realtime import Realtime
-from store import Store
-from services.config import Config
-from services.history import History
-from services.admin import Admin
+from records.store import Store
+from records.config import Config
+from records.history import History
+from records.admin import Admin
 
 
 def _args(argv):
@@ -46,13 +46,13 @@ def make_router(board, store=None):
     params = Params({"V_CALIB": c.V_CALIB, "P_CALIB": c.P_CALIB, "PHASE_CALIB": c.PHASE_CALIB},
                     store)
     measure = Measure(c.MID, c.MID_SPAN, c.MID_TOLERANCE, c.V_CALIB, c.P_CALIB, c.PHASE_CALIB, 0)
-    return Realtime(board, measure, MainsSync(), params, store)
+    return Realtime(board, measure, MainsSync(), params, store, c.ADC_MV_PER_LSB)
 
 
-def status_line(r, sm, clock):
+def status_line(st, clock):
     return ("%s V=%6.1fV I=%6.3fA P=%+7.1fW S=%7.1fVA cos=%+.3f f=%6.3fHz routed=%6.1fW "
-            "status=%s samples=%d/s") % (clock, r.vrms, r.irms, r.p, r.s, r.cosphi, r.hz,
-                                         sm.routed, "{:08b}".format(sm.status), r.samples)
+            "status=%s samples=%d/s") % (clock, st.vrms, st.irms, st.p, st.s, st.cosphi, st.hz,
+                                         st.routed, "{:08b}".format(st.status), st.samples)
 
 
 def clock_text(board):
@@ -61,35 +61,34 @@ def clock_text(board):
 
 
 class Firmware:
-    """One boot of the firmware: router, services and the HTTP server."""
+    """One boot of the firmware: router, records and the HTTP server."""
 
     def __init__(self, board, store, opts):
         self.board = board
         self.opts = opts
         self.rt = make_router(board, store)
-        self.config = Config(store)
+        # On the simulated board the command line's port is the factory http_port: served
+        # until the owner saves another one (then honoured from the next boot, as on a device).
+        sim = board.NAME == "sim"
+        self.config = Config(store, {"http_port": int(opts["port"])} if sim else None)
         self.history = History(store)
         self.admin = Admin(store)
         self.rebooting = False
-        # The port: the saved configuration's on a device; on the simulated board the
-        # command line's unless a configuration was saved (so http_port is honoured there too).
         self.port = self.config.get("http_port")
-        if board.NAME != "esp32" and store.read("config") is None:
-            self.port = int(opts["port"])
 
     def reboot(self):
         self.rebooting = True
 
     async def run(self):
-        from api.app import make_app, Services
-        from board import config
+        from api.app import make_app
+        from api.endpoints import Backend
         b = self.board
         rt = self.rt
-        app = make_app(rt, Services(config.ADC_MV_PER_LSB, lambda: clock_text(b), self.config,
-                                    self.history, self.admin, self.reboot))
-        if b.NAME == "sim":
-            from api import sim
-            sim.register(app, b)
+        app = make_app(Backend(rt, lambda: clock_text(b), self.config, self.history, self.admin,
+                               self.reboot))
+        controls = getattr(b, "serve_controls", None)    # the simulated house's own routes
+        if controls:
+            controls(app)
         from api import web
         web.register(app, self.opts["www"], self.config)
         host = "0.0.0.0" if b.NAME == "esp32" else "127.0.0.1"
@@ -98,12 +97,10 @@ class Firmware:
         quiet = self.opts["quiet"] != "0"
         while not self.rebooting:
             if rt.step():
-                r = rt.summary()
-                e = rt.energy
-                self.history.tick(b.epoch(), e.wh[0], e.wh[1], e.wh[2],
-                                  e.pulses * rt.params.get("CNT_CALIB"), e.relay_s // 60)
+                st = rt.summary()
+                self.history.tick(b.epoch(), *st.index)
                 if not quiet:
-                    print(status_line(r, rt.sum, clock_text(b) if b.NAME == "sim" else ""))
+                    print(status_line(st, clock_text(b) if b.NAME == "sim" else ""))
                 if seconds and b.seconds() >= seconds:
                     break
             await asyncio.sleep_ms(b.between_windows(rt.next_start()))

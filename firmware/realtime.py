@@ -1,9 +1,20 @@
 """The router: its window loop (capture -> measure -> synchronise -> regulate -> fire ->
-count) and its once-a-second summary (report, status byte, relay, energy, persistence).
+count), its once-a-second summary (report, status byte, relay, energy, persistence), and the
+one interface that the API, main.py and every service use.
 
-This is the only code that sequences board and router logic. `step()` is the hot path (it
-must not allocate: host_tests/test_hot_path.py runs it under micropython.heap_lock());
-`summary()` runs once a second and may use floats.
+The interface (everything outside this module uses only this):
+- `rt.state`: a State, the router as of its last once-a-second summary (measurement, modes,
+  regulation, energy indices and day-start references, temperature, uptime). One object,
+  updated in place, and refreshed at once by every command, so a reader sees a command's
+  effect immediately; `rt.running()`: fresh figures from a synchronised mains (MaxPV!'s ping).
+- commands: `set_ssr_mode`, `set_relay_mode`, `set_param`, `save_params`, `load_params`,
+  `format_params`, `reset_energy`, `save_energy`, `restart`; a refused command raises
+  Refused (a ValueError saying what is wrong) and changes nothing.
+- parameter reads: `param(name)`, `param_text(n)`, `params_text()`.
+- the loop's own calls (main.py): `step()`, `next_start()`, `summary()`.
+
+`step()` is the hot path (it must not allocate: host_tests/test_hot_path.py runs it under
+micropython.heap_lock()); `summary()` runs once a second and may use floats.
 
 Safety: firing is queued only from a locked mains PLL, only a few half-cycles ahead, and
 every queued train ends with the gate off. So a lost mains, a disturbed signal or a stalled
@@ -15,10 +26,12 @@ from micropython import const
 from router.window import LEN, SAMPLES, IN_N, IN_PERIOD, IN_VMID, IN_IMID, IN_START, T0
 from router.ticks import tdiff, tadd
 from router.measure import Report
-from router.control import Controller, AUTO
+from router.control import Controller
 from router.relay import Relay
-from router.energy import Energy
+from router.energy import Energy, PRODUCED
+from router.params import ParamError
 from router import status
+from router.status import AUTO, MODES
 
 HORIZON = const(7)     # half-cycles queued per window: the current one + 60 ms (windows ~30 ms apart)
 # Windows start just after a predicted zero crossing and span one period, so they hold two
@@ -28,31 +41,51 @@ LATE_START_US = const(100)  # a window up to this late on its zero still starts 
 MIN_GAP_US = const(3000)   # left to the other asyncio tasks between two windows
 SAVE_EVERY_S = 300         # energy indices are written to flash this often (and on demand)
 PULSE_WINDOW_S = 60        # production power: pulse rate over this long (0 after 2 of them)
+STALE_S = 1.5              # as MaxPV!'s ping: "offline" after 1.5 s without fresh figures
 
 
-class Summary:
-    """What the router reports once a second, besides the measurement Report."""
+class Refused(ValueError):
+    """A command refused for bad input; nothing was changed. The message says why."""
+
+
+class NothingSaved(Refused):
+    """load_params with no saved parameters."""
+
+
+class State(Report):
+    """The router as every reader sees it. Report's fields are the measurement of the last
+    second (vrms V, irms A, p W import +, s VA, cosphi, hz, samples per second); `status`
+    is the whole status byte (router.status bits). Energy tuples are indexed by
+    router.energy's ROUTED, IMPORTED, EXPORTED (Wh), PRODUCED (Wh, from the meter's pulses)
+    and RELAY_MIN (minutes of relay on-time)."""
 
     def __init__(self):
-        self.routed = 0.0      # W
-        self.status = 0
-        self.delays = None     # (min, avg, max) µs, or None when not regulating
-        self.load_absent = False
-        self.p_full = 0        # W the resistor takes at full conduction now
-        self.relay_on = False
-        self.uptime = 0.0      # s
-        self.at = None         # uptime (s) when this summary was made; None before the first
+        Report.__init__(self)
+        self.bias_v = 0.0      # V at the voltage channel's zero (the board's mid-point)
+        self.routed = 0.0      # W into the resistor, mean over the second
         self.produced = 0.0    # W, from the production meter's pulse rate
+        self.p_full = 0        # W the resistor takes at full conduction now
+        self.load_absent = False  # the resistor draws nothing (thermostat open)
+        self.delays = None     # (min, mean, max) firing delay in µs; None when not regulating
+        self.ssr_mode = AUTO
+        self.relay_mode = AUTO
+        self.relay_on = False
+        self.synced = False    # locked on the mains zero crossings (firing allowed)
         self.temperature = None  # °C of the water tank, None without a probe
+        self.index = (0, 0, 0, 0.0, 0)    # energy indices
+        self.day_ref = (0, 0, 0, 0.0, 0)  # the same at the start of the day
+        self.uptime = 0.0      # s since boot
+        self.at = None         # uptime (s) of the last summary; None before the first
 
 
 class Realtime:
-    def __init__(self, board, measure, sync, params, store=None):
+    def __init__(self, board, measure, sync, params, store=None, mv_per_lsb=0.0):
         self.board = board
         self.measure = measure
         self.sync = sync
         self.params = params
         self.store = store
+        self.mv_per_lsb = mv_per_lsb    # the ADC's scale, for the mid-point voltage
         self.ctrl = Controller()
         self.relay = Relay()
         self.energy = Energy()
@@ -67,13 +100,14 @@ class Realtime:
         self.routed_sum = 0
         self.frac_sum = 0
         self.win_count = 0
-        self.last = Report()
-        self.sum = Summary()
+        self.state = State()
         self.saved_at = 0.0
         self.pulses_seen = []    # (uptime, pulse index) at each new pulse, last minute
         self.t_summary = board.ticks_us()
         params.listeners.append(self.apply_params)
         self.apply_params(params)
+        self.state.bias_v = self._bias_v()
+        self._publish()
 
     def apply_params(self, p):
         g = p.get
@@ -163,66 +197,137 @@ class Realtime:
 
     # --- once a second ----------------------------------------------------------------------
     def summary(self):
+        """The once-a-second work: report, relay, status byte, energy; refreshes `state`."""
         b = self.board
         now = b.ticks_us()
         seconds = tdiff(now, self.t_summary) / 1e6
         self.t_summary = now
-        r = self.measure.report(self.last, self.sync, seconds)
-        sm = self.sum
+        st = self.state
+        self.measure.report(st, self.sync, seconds)
         n = self.win_count
-        sm.routed = self.routed_sum / n if n else 0.0
+        st.routed = self.routed_sum / n if n else 0.0
         mean_frac = self.frac_sum / n / 256 if n else 0.0
         self.routed_sum = self.frac_sum = self.win_count = 0
         c = self.ctrl
-        sm.load_absent = c.absent
-        sm.p_full = c.p_full
-        sm.delays = c.delay_stats()
-        on = self.relay.second(r.p, sm.routed) if self.sync.locked else False
-        if on != sm.relay_on:
+        st.load_absent = c.absent
+        st.p_full = c.p_full
+        st.delays = c.delay_stats()
+        st.synced = self.sync.locked
+        st.bias_v = self._bias_v()
+        on = self.relay.second(st.p, st.routed) if st.synced else False
+        if on != st.relay_on:
             b.relay(on)
-        sm.relay_on = on
-        st = r.status
-        if sm.routed > 0:
-            st |= status.ROUTING
+        st.relay_on = on
+        bits = st.status        # the measurement's anomaly bits
+        if st.routed > 0:
+            bits |= status.ROUTING
         if mean_frac >= 245 / 255:
-            st |= status.FULL
+            bits |= status.FULL
         if on:
-            st |= status.RELAY
-        if r.p < 0:
-            st |= status.EXPORTING
-        sm.status = st
-        sm.uptime = b.seconds()
-        sm.at = sm.uptime
+            bits |= status.RELAY
+        if st.p < 0:
+            bits |= status.EXPORTING
+        st.status = bits
+        st.uptime = b.seconds()
+        st.at = st.uptime
         e = self.energy
         n = e.pulses
         e.count_pulses(b.pulses())
-        self._production(n, e.pulses, sm.uptime)
-        sm.temperature = b.temperature()
-        if e.new_day(b.local_day()) or sm.uptime - self.saved_at >= SAVE_EVERY_S:
+        self._production(n, e.pulses, st.uptime)
+        st.temperature = b.temperature()
+        if e.new_day(b.local_day()) or st.uptime - self.saved_at >= SAVE_EVERY_S:
             self.save_energy()
-        return r
+        self._publish()
+        return st
+
+    def _bias_v(self):
+        return self.measure.v_mid_q8 / 256 * self.mv_per_lsb / 1000
+
+    def _publish(self):
+        """What commands change (modes, energy indices) into `state`."""
+        st = self.state
+        e = self.energy
+        st.ssr_mode = self.ctrl.ssr_mode
+        st.relay_mode = self.relay.mode
+        st.index = self._in_wh(e.snapshot())
+        st.day_ref = self._in_wh(e.refs)
+
+    def _in_wh(self, counts):
+        """Energy counts (router.energy) with the production meter's pulses as Wh."""
+        return (counts[0], counts[1], counts[2], self._pulses_wh(counts[PRODUCED]), counts[4])
+
+    def _pulses_wh(self, pulses):
+        return pulses * self.params.get("CNT_CALIB")
 
     def _production(self, before, now, t):
         """Production power from the pulse rate over the last minute (first to last new pulse
         in it); 0 after two minutes without a pulse."""
-        sm = self.sum
+        st = self.state
         seen = self.pulses_seen
         if now != before:
             seen.append((t, now))
         while seen and t - seen[0][0] > (2 * PULSE_WINDOW_S if len(seen) == 1 else PULSE_WINDOW_S):
             seen.pop(0)
         if len(seen) >= 2 and seen[-1][0] > seen[0][0]:
-            wh = (seen[-1][1] - seen[0][1]) * self.params.get("CNT_CALIB")
-            sm.produced = wh * 3600 / (seen[-1][0] - seen[0][0])
+            wh = self._pulses_wh(seen[-1][1] - seen[0][1])
+            st.produced = wh * 3600 / (seen[-1][0] - seen[0][0])
         elif not seen:
-            sm.produced = 0.0
+            st.produced = 0.0
 
-    # --- commands -------------------------------------------------------------------------
+    def running(self):
+        """MaxPV!'s ping: fresh figures (a summary within STALE_S) from a synchronised mains."""
+        at = self.state.at
+        return at is not None and self.state.synced and self.board.seconds() - at <= STALE_S
+
+    # --- the interface's commands -------------------------------------------------------------
     def set_ssr_mode(self, mode):
+        """STOP, FORCE or AUTO (router.status)."""
+        if mode not in MODES:
+            raise Refused("SSR mode must be 0 (STOP), 1 (FORCE) or 9 (AUTO)")
         self.ctrl.set_mode(mode)
+        self._publish()
 
     def set_relay_mode(self, mode):
+        if mode not in MODES:
+            raise Refused("relay mode must be 0 (STOP), 1 (FORCE) or 9 (AUTO)")
         self.relay.set_mode(mode)
+        self._publish()
+
+    def param(self, name):
+        return self.params.get(name)
+
+    def param_text(self, number):
+        """Parameter `number` (1..16) as MaxPV! prints it."""
+        return self.params.text(number)
+
+    def params_text(self):
+        """The 16 parameters in order, comma separated (allparam)."""
+        return self.params.all_text()
+
+    def set_param(self, number, text):
+        """Set parameter `number` from text (',' or '.' as decimal point); live at once."""
+        try:
+            self.params.set(number, text)
+        except ParamError as e:
+            raise Refused(str(e))
+        self._publish()       # CNT_CALIB rescales the produced energy
+
+    def save_params(self):
+        try:
+            self.params.save()
+        except ParamError as e:
+            raise Refused(str(e))
+
+    def load_params(self):
+        """Back to the saved parameters; NothingSaved (and no change) if there are none."""
+        if not self.params.load():
+            raise NothingSaved("no saved parameters to load")
+        self._publish()
+
+    def format_params(self):
+        """Parameters back to their defaults, live and saved."""
+        self.params.format()
+        self._publish()
 
     def save_energy(self):
         if self.store is not None:
@@ -232,6 +337,7 @@ class Realtime:
     def reset_energy(self):
         self.energy.reset()
         self.save_energy()
+        self._publish()
 
     def restart(self):
         """EcoPV's RESET: save the indices, re-initialise measurement and regulation, modes back
@@ -247,3 +353,4 @@ class Realtime:
         # The next summary covers only windows after the restart.
         self.t_summary = self.board.ticks_us()
         self.routed_sum = self.frac_sum = self.win_count = 0
+        self._publish()

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import FIRMWARE, MICROPYTHON, MPLIB, WWW
 
-# data 1..26 in v3.1's order and formats (reference/maxpv3_esp_spec.md §1.5), then ours
+# data 1..26 in v3.1's order and formats (docs/api.md), then ours
 KWH = r"-?\d+\.\d{3}"
 FORMATS = {
     1: r"\d+\.\d", 2: r"\d+\.\d{3}", 3: r"-?\d+\.\d", 4: r"\d+\.\d", 5: r"\d+\.\d",

@@ -21,7 +21,7 @@ def test_configmaxpv_partial_update_validation_and_reboot(tmp_path):
     fw = launch(tmp_path)
     try:
         cfg = json.loads(get(fw.base, "/api/get?configmaxpv")[1])
-        assert cfg["ip"] and cfg["http_port"] == 80 and cfg["mqtt_pass"] == ""
+        assert cfg["ip"] and cfg["http_port"] == fw.port and cfg["mqtt_pass"] == ""
         # a partial update keeps every other key
         assert ok(fw.base, "/api/set?configmaxpv&value=" + q({"mqtt_port": "1884", "mqtt_pass": "s3cret"}))
         cfg2 = json.loads(get(fw.base, "/api/get?configmaxpv")[1])

@@ -14,7 +14,11 @@ def test_image_holds_every_device_module_and_no_sim(tmp_path):
     files = set(flash.build(str(out)))
     assert {"boot.py", "main.py", "realtime.mpy", "board/capture.mpy", "board/config.mpy",
             "router/measure.mpy", "router/mains.mpy"} <= files
-    assert not any(f.startswith("board/sim") for f in files)
+    # no simulator code: not the simulated board, not its HTTP controls
+    assert not any("sim" in f.split("/")[-1] or f.startswith("board/sim") for f in files)
+    for f in files:
+        if f.endswith((".py", ".mpy")):
+            assert b"/sim/" not in (out / f).read_bytes(), f
     # .mpy header: magic 'M', version 6, arch in the high bits of byte 2 (xtensawin = 10).
     head = (out / "board" / "capture.mpy").read_bytes()[:4]
     assert head[0] == ord("M") and head[1] == 6 and head[2] >> 2 == 10

@@ -459,7 +459,8 @@ def test_same_interface_as_the_simulated_board():
 from board.sim.board import SimBoard
 b = board(classic=True)
 names = [n for n in dir(SimBoard) if not n.startswith('_')]
-skip = ('WDT_TIMEOUT_MS', 'gap_us', 'pause_ms', 'truth', 'run_until', 'read_v', 'read_i')
+skip = ('WDT_TIMEOUT_MS', 'gap_us', 'pause_ms', 'truth', 'run_until', 'read_v', 'read_i',
+        'serve_controls')
 print(json.dumps([n for n in names if n not in skip and not hasattr(b, n)]
                  + [n for n in ('data_dir', 'ticks_us') if not hasattr(b, n)]))
 """)

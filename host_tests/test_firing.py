@@ -25,7 +25,7 @@ routed = []
 while b.seconds() < %r:
     if rt.step():
         rt.summary()
-        routed.append(rt.sum.routed)
+        routed.append(rt.state.routed)
     b.between_windows(rt.next_start())
 t1 = b.truth()
 print(json.dumps({"p_heater": (t1[2] - t0[2]) / (t1[0] - t0[0]), "half_cycles": t1[7] - t0[7],

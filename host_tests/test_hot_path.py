@@ -112,7 +112,7 @@ for _ in range(200):
         rt.summary()
     b.between_windows(rt.next_start())
 gc.collect()
-print(json.dumps({"used": gc.mem_alloc(), "v": rt.last.vrms}))
+print(json.dumps({"used": gc.mem_alloc(), "v": rt.state.vrms}))
 """, heapsize="128K", first=host_image)
     assert r["v"] > 200
     assert r["used"] < 96000

@@ -8,7 +8,7 @@ from test_measurement import scenario
 SETUP = """
 import json, os
 from board.sim.board import SimBoard
-from store import Store
+from records.store import Store
 import main
 def router(b, store=None):
     rt = main.make_router(b, store)
@@ -56,7 +56,7 @@ def test_live_parameter_change_takes_effect_within_a_second():
 b = SimBoard(%s)
 rt = router(b)
 run(b, rt, 4)
-rt.params.set(6, "300")                      # P_MARGIN: import 300 W from now on
+rt.set_param(6, "300")                      # P_MARGIN: import 300 W from now on
 t0 = b.seconds()
 grid = []
 def hook(w, pg, ph, ps):
@@ -100,14 +100,14 @@ rt = router(b)
 rt.params.set(14, "0")                       # T_DIV2_TC = 0: decide on the last second
 out = {}
 run(b, rt, 5)
-out["auto"] = [rt.sum.relay_on, b.world.relay_on]
+out["auto"] = [rt.state.relay_on, b.world.relay_on]
 rt.set_relay_mode(0)
 run(b, rt, 7)
-out["stop"] = [rt.sum.relay_on, b.world.relay_on]
+out["stop"] = [rt.state.relay_on, b.world.relay_on]
 rt.set_relay_mode(1)
 run(b, rt, 9)
-out["force"] = [rt.sum.relay_on, b.world.relay_on]
-out["status_relay_bit"] = bool(rt.sum.status & 4)
+out["force"] = [rt.state.relay_on, b.world.relay_on]
+out["status_relay_bit"] = bool(rt.state.status & 4)
 print(json.dumps(out))
 """ % json.dumps(sc).replace("null", "None"))
     assert r["auto"] == [True, True]            # surplus >= P_DIV2_ACTIVE: the relay load runs
@@ -121,7 +121,7 @@ b = SimBoard("thermostat_cutoff")
 rt = router(b)
 rows = []
 def every(b, rt):
-    rows.append([b.seconds(), rt.sum.load_absent, rt.sum.routed, b.world._heater_powered()])
+    rows.append([b.seconds(), rt.state.load_absent, rt.state.routed, b.world.heater_powered()])
 run(b, rt, 70, every)
 print(json.dumps({"rows": rows, "routed_wh": rt.energy.wh[0] + rt.energy.rem[0] / 3.6e8,
                   "true_wh": b.world.truth.e_heater / 3600}))
@@ -143,13 +143,13 @@ b = SimBoard(%s)
 rt = router(b)
 out = {}
 run(b, rt, 4)
-out["auto"] = [rt.sum.delays, rt.sum.status]
+out["auto"] = [rt.state.delays, rt.state.status]
 rt.set_ssr_mode(1)
 run(b, rt, 6)
-out["force"] = [rt.sum.delays, rt.sum.status]
+out["force"] = [rt.state.delays, rt.state.status]
 rt.set_ssr_mode(0)
 run(b, rt, 8)
-out["stop"] = [rt.sum.delays, rt.sum.status]
+out["stop"] = [rt.state.delays, rt.state.status]
 print(json.dumps(out))
 """ % json.dumps(sc).replace("null", "None"))
     (dmin, davg, dmax), st = r["auto"]

@@ -7,9 +7,10 @@ from hypothesis import given, settings, strategies as st
 
 from router import params as P
 from router.params import Params, ParamError
-from router.relay import Relay, STOP, FORCE, AUTO
+from router.relay import Relay
+from router.status import STOP, FORCE, AUTO
 from router.energy import Energy
-from store import Store, _Os
+from records.store import Store, _Os
 
 BOARD = {"V_CALIB": 0.30842, "P_CALIB": 0.015066, "PHASE_CALIB": 17}
 
@@ -150,11 +151,6 @@ def test_relay_stop_and_force_ignore_power_and_timers(mode, on):
         assert r.second(p, 0) is on
 
 
-def test_relay_mode_is_validated():
-    with pytest.raises(ValueError):
-        Relay().set_mode(5)
-
-
 # --- energy indices ------------------------------------------------------------------------------
 def test_a_full_day_of_windows_counts_exactly_with_sub_wh_remainders():
     # 86 400 s of 30 ms windows at awkward powers: the integer indices with their remainders
@@ -285,6 +281,6 @@ def test_firing_angle_delivers_the_commanded_share_of_power(half_us):
 @pytest.mark.parametrize("key,value", [("mqtt_user", "\udea3"), ("mqtt_port", "1_0"), ("ip", "1.2.3"),
                                        ("remoterelay_on", "relay"), ("hostname", "-x")])
 def test_configuration_refuses_bad_values(key, value):
-    from services.config import check, ConfigError
+    from records.config import check, ConfigError
     with pytest.raises(ConfigError):
         check(key, value)

@@ -12,8 +12,9 @@ sys.path.insert(0, os.path.join(ROOT, "firmware"))
 from router import params  # noqa: E402
 from board import config  # noqa: E402
 from api import data  # noqa: E402
-from services import config as esp_config  # noqa: E402
+from records import config as esp_config  # noqa: E402
 from api import web  # noqa: E402
+from api import endpoints as E  # noqa: E402
 
 BOARD = {"V_CALIB": config.V_CALIB, "P_CALIB": config.P_CALIB, "PHASE_CALIB": config.PHASE_CALIB}
 
@@ -61,52 +62,27 @@ def parameters_md():
     return "\n".join(lines)
 
 
-# The API's endpoints: (path, key, value, what it does, example query). The test
-# host_tests/test_api_docs.py runs every example against the firmware and checks that every
-# key the app accepts is here.
-ENDPOINTS = (
-    ("/api/get", "data", "NN (01..%d)" % data.COUNT, "one value of the data list below", "data=01"),
-    ("/api/get", "alldata", "", "data 01..26 in order, comma separated", "alldata"),
-    ("/api/get", "extended", "", "with alldata: every data of the list below (01..%02d), not "
-     "just v3.1's 26" % data.COUNT, "alldata&extended"),
-    ("/api/get", "states", "", "with alldata: then ssrstate, relaystate, ping and time (what "
-     "the web UI reads each second, in one request)", "alldata&extended&states"),
-    ("/api/get", "param", "NN (01..16)", "one router parameter (docs/parameters.md)", "param=06"),
-    ("/api/get", "allparam", "", "the 16 parameters in order, comma separated", "allparam"),
-    ("/api/get", "configmaxpv", "", "the configuration, JSON (the MQTT password reads as ********)",
-     "configmaxpv"),
-    ("/api/get", "version", "", "firmware version", "version"),
-    ("/api/get", "versionmaxpv", "", "MaxPV! API version served: 3.1", "versionmaxpv"),
-    ("/api/get", "versionweb", "", "web UI version", "versionweb"),
-    ("/api/get", "relaystate", "", "STOP, FORCE, ON or OFF", "relaystate"),
-    ("/api/get", "ssrstate", "", "STOP, FORCE, MAX, ON or OFF", "ssrstate"),
-    ("/api/get", "ping", "", "running, or offline (no fresh figures, mains not synchronised)",
-     "ping"),
-    ("/api/get", "time", "", "time of day HH:MM:SS (UTC until local time is configured)", "time"),
-    ("/api/set", "param", "NN, with value=V ('.' or ',' as decimal point)",
-     "set a parameter; refused (nothing changed) if out of range", "param=06&value=10"),
-    ("/api/set", "relaymode", "with value=stop, force or auto", "secondary relay mode",
-     "relaymode&value=auto"),
-    ("/api/set", "ssrmode", "with value=stop, force or auto", "SSR mode", "ssrmode&value=auto"),
-    ("/api/set", "configmaxpv", "with value=JSON object",
-     "change some configuration keys (all or nothing); network keys apply at the next reboot",
-     "configmaxpv&value=%7B%22mqtt_port%22:1883%7D"),
-    ("/api/set", "adminpass", "with value=P (empty: none)",
-     "admin password: then set/action need HTTP Basic auth as user admin", None),
-    ("/api/action", "restart", "", "restart measurement and regulation (counters kept)", None),
-    ("/api/action", "resetindex", "", "energy indices to 0 (saved)", None),
-    ("/api/action", "saveindex", "", "save the energy indices now", "saveindex"),
-    ("/api/action", "saveparam", "", "save the live parameters", None),
-    ("/api/action", "loadparam", "", "back to the saved parameters (409 if none); also loaddparam",
-     None),
-    ("/api/action", "loaddparam", "", "same as loadparam (the v3.1 document's spelling)", None),
-    ("/api/action", "format", "", "parameters back to their defaults (erases the saved ones)", None),
-    ("/api/action", "eraseconfigesp", "", "configuration back to its defaults at the next boot", None),
-    ("/api/action", "rebootesp", "", "save the counters and reboot the firmware", None),
-    ("/api/history", "power", "", "CSV: 30-minute average import, -export, PV, routed (W)",
-     "power"),
-    ("/api/history", "relay", "", "CSV: secondary relay on-time per 30 minutes (%)", "relay"),
-)
+def endpoints():
+    """(path, key, usage, what it does, example query or None) for every row of the firmware's
+    endpoint table, from its handler's docstring (api/endpoints.py explains the tags). A row
+    without handler is a modifier of the row with one above it, documented there."""
+    tags = {"example"} | {r[1] for r in E.ENDPOINTS if r[3] is None}
+    out = []
+    doc = {}
+    for path, key, usage, handler in E.ENDPOINTS:
+        if handler is not None:
+            lines = [ln.strip() for ln in (handler.__doc__ or "").strip().splitlines()]
+            doc = {"": []}
+            for ln in lines:
+                tag, sep, text = ln.partition(": ")
+                if sep and tag in tags:
+                    doc[tag] = text
+                else:
+                    doc[""].append(ln)
+            out.append((path, key, usage, " ".join(doc[""]), doc.get("example")))
+        else:
+            out.append((path, key, usage, doc[key], usage))
+    return out
 
 
 def api_md():
@@ -119,18 +95,22 @@ def api_md():
         "",
         "Errors: a request that cannot be served gets a 4xx status and a body that starts with "
         "the original words (`Unknown request`, `Bad request`) and says what is wrong, and "
-        "changes nothing. Unknown paths: 404. When an admin password is set, `/api/set` and "
-        "`/api/action` need HTTP Basic auth (user `admin`): 401 otherwise. A change that a "
-        "browser marks as cross-site is refused: 403.",
+        "changes nothing. Unknown paths: 404. When an admin password is set, %s need HTTP "
+        "Basic auth (user `admin`): 401 otherwise. A change that a browser marks as "
+        "cross-site is refused: 403." % " and ".join("`%s`" % p for p, _, changes in E.PATHS
+                                                      if changes),
+        "",
+        "A request is served by the first of its path's keys below that it carries (their "
+        "order is the priority, as on the original).",
         "",
         "## Endpoints",
         "",
-        "| request | value | what | example |",
-        "|---|---|---|---|",
+        "| request | what | example |",
+        "|---|---|---|",
     ]
-    for path, key, value, what, ex in ENDPOINTS:
+    for path, key, usage, what, ex in endpoints():
         example = "`curl 'http://maxpv.local%s?%s'`" % (path, ex) if ex else ""
-        lines.append("| `%s?%s` | %s | %s | %s |" % (path, key, value, what, example))
+        lines.append("| `%s?%s` | %s | %s |" % (path, usage, what, example))
     lines += ["", "## Data list (`data=NN`, `alldata`)", "",
               "1 to 26 are v3.1's, in its order; 27 and beyond are this firmware's additions.", "",
               "| NN | value | unit |", "|---|---|---|"]
@@ -139,8 +119,14 @@ def api_md():
     lines += ["", "Formats: V 1 decimal, A 3, W and VA 1, cos phi 4 (`nan` when no power), "
               "energy indices kWh with 3, delays ms with 2 or `N/A` when not regulating, "
               "status as 8 binary digits (bit 7 first), uptime `D:HH:MM:SS`.", "",
-              "## Configuration keys (`configmaxpv`)", "", "| key | type | default |",
-              "|---|---|---|"]
+              "## Configuration keys (`configmaxpv`)", "",
+              "A change names the network keys that wait for the next reboot, and the keys "
+              "this firmware does not know, which it ignores (the original's admin pages send "
+              "keys of their own version). Only `http_port` of the network keys is applied so "
+              "far (the Wi-Fi settings come with the network support); the MQTT, boost, "
+              "RelayPlus, remote relay and temperature keys and `watchdogwifi_active` are "
+              "stored and read back, not acted on yet.", "",
+              "| key | type | default |", "|---|---|---|"]
     for key, kind, default, lim in esp_config.TABLE:
         rng = " %d..%d" % lim if kind == "int" else (" 0/1" if kind == "flag" else "")
         lines.append("| %s | %s%s | `%s` |" % (key, kind, rng, default))
@@ -158,16 +144,17 @@ def openapi_yaml():
            "  version: \"3.1\"",
            "  description: Generated by tools/docs.py; docs/api.md describes every value.",
            "paths:"]
-    for path in ("/api/get", "/api/set", "/api/action", "/api/history"):
-        rows = [e for e in ENDPOINTS if e[0] == path]
+    table = endpoints()
+    for path, _, changes in E.PATHS:
+        rows = [e for e in table if e[0] == path]
         out += ["  %s:" % path, "    get:", "      summary: %s" % ", ".join(r[1] for r in rows),
                 "      parameters:"]
         for r in rows:
             out += ["        - name: %s" % r[1], "          in: query", "          required: false",
                     "          allowEmptyValue: true",
-                    "          description: \"%s\"" % (r[3] + (" (" + r[2] + ")" if r[2] else "")).replace('"', "'"),
+                    "          description: \"%s (%s)\"" % (r[3].replace('"', "'"), r[2]),
                     "          schema:", "            type: string"]
-        if path == "/api/set":
+        if any("value=" in r[2] for r in rows):
             out += ["        - name: value", "          in: query", "          required: false",
                     "          schema:", "            type: string"]
         out += ["      responses:",
@@ -175,9 +162,10 @@ def openapi_yaml():
                 "          content:",
                 "            %s:" % ("text/csv" if path == "/api/history" else "text/plain"),
                 "              schema:", "                type: string",
-                "        \"400\":", "          description: Unknown request / Bad request, and why",
-                "        \"401\":", "          description: admin password required",
-                "        \"403\":", "          description: cross-site request refused"]
+                "        \"400\":", "          description: Unknown request / Bad request, and why"]
+        if changes:
+            out += ["        \"401\":", "          description: admin password required",
+                    "        \"403\":", "          description: cross-site request refused"]
     return "\n".join(out) + "\n"
 
 

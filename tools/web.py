@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build the web UI into the folder the firmware serves (`www/` of the device image).
 
-    python tools/web.py [--out build/www]
+    python3 tools/web.py [--out build/www]      (needs the npm packages: make web installs them)
 
 firmware/web/js/main.js is bundled with the chart library (uPlot, from npm) by esbuild, and
 firmware/web/app.css with uPlot's stylesheet; both are minified and named after a hash of
@@ -42,12 +42,10 @@ def tables():
     """What the UI needs of the firmware's tables, as plain JSON."""
     from router import params, status
     from board import config as board
-    from services import config
-    from api import data, app
+    from records import config
+    from api import data, endpoints
     nominal = {"V_CALIB": board.V_CALIB, "P_CALIB": board.P_CALIB,
                "PHASE_CALIB": board.PHASE_CALIB}
-    bits = sorted((v, k) for k, v in vars(status).items()
-                  if k.isupper() and isinstance(v, int) and v and v & (v - 1) == 0)
     return {
         "params": [{"n": n, "name": name, "unit": unit,
                     "default": nominal[name] if default is None else default,
@@ -57,8 +55,8 @@ def tables():
         "secret": config.SECRET,
         "data": [{"n": n, "name": name, "unit": unit} for n, name, unit, _ in data.TABLE],
         "alldata": data.ALLDATA,
-        "status": [{"bit": v, "name": k} for v, k in bits],
-        "version": app.VERSION,
+        "status": [{"bit": v, "name": k} for k, v in status.BITS],
+        "version": endpoints.VERSION,
     }
 
 

@@ -19,7 +19,7 @@ OLD_PAGES = {"main.html": "/", "index.html": "/", "graph.html": "/#charts",
              "wizard.html": "/#wizard", "configuration.html": "/#params",
              "admin.html": "/#admin", "credits.html": "/#admin", "maj.html": "/#admin"}
 MISSING = ("The web UI is not in this image (no %s/index.html.gz). Build it with "
-           "'python tools/web.py' (make sim does) or flash a full image; the API is at /api/.")
+           "'python3 tools/web.py' (make sim does) or flash a full image; the API is at /api/.")
 
 
 def _listing(www):

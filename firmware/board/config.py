@@ -13,7 +13,6 @@ PIN_SSR = const(25)      # random-fire SSR gate, driven only by the RMT peripher
 PIN_RELAY = const(26)    # secondary relay module
 PIN_PULSE = const(27)    # S0 pulse input of the PV production meter (pull-up, falling edge)
 PIN_ONEWIRE = const(4)   # DS18B20 tank temperature (4.7 kΩ pull-up)
-PIN_LED = const(2)       # on-board LED
 
 # --- ADC (12 bit, 11 dB attenuation). The linear part of the 11 dB range is
 # 150..2450 mV, so both channels are biased at its middle and swing at most ±1.0 V.
@@ -37,7 +36,6 @@ P_CALIB = V_CALIB * I_CALIB                          # VA per count², ~0.0151
 PHASE_CALIB = 17   # 16 = no shift; +1 (12.5 µs) compensates I being read one conversion after V
 
 # --- Sampling and firing.
-SAMPLE_HZ = const(5000)      # nominal pair rate; the period follows the mains (100 per cycle)
 V_TO_I_SKEW_US = const(11)   # I is read one conversion after V (phase-corrected by PHASE_CALIB)
 RMT_LATENCY_US = const(30)   # call-to-first-edge of esp32.RMT.write_pulses (calibrate on HW)
 GATE_GUARD_US = const(300)   # gate released this long before the predicted next zero

@@ -33,11 +33,7 @@ Integers only: it runs every window (ESP32 floats allocate).
 from micropython import const
 from router.fixed import to_q, mulq, clamp
 from router import phase
-
-STOP = const(0)
-FORCE = const(1)
-AUTO = const(9)
-MODES = (STOP, FORCE, AUTO)
+from router.status import STOP, FORCE, AUTO
 
 TREND_MAX_W = const(60)
 STEP_W = const(60)            # last half-cycle this far from the window mean: a step, use it
@@ -80,8 +76,7 @@ class Controller:
         self.kf_m, self.kf_e = to_q(p_resistance * v_calib * v_calib / (16 * 230 * 230))
 
     def set_mode(self, mode):
-        if mode not in MODES:
-            raise ValueError("SSR mode must be 0 (STOP), 1 (FORCE) or 9 (AUTO)")
+        """STOP, FORCE or AUTO (checked by the router's interface)."""
         self.ssr_mode = mode
         self.reset()
 

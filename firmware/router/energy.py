@@ -7,13 +7,15 @@ restart). The remainders are saved with the indices. Integers only: it runs ever
 from array import array
 from micropython import const
 
+# Positions in snapshot() (and in the router's state.index / state.day_ref)
 ROUTED = const(0)
 IMPORTED = const(1)
 EXPORTED = const(2)
+PRODUCED = const(3)         # production meter pulses here; Wh in the router's state
+RELAY_MIN = const(4)
 UNIT = const(360000000)     # remainder unit is W x 10 µs: 1 Wh = 3.6e8 of them
 P_LIMIT = const(25000)      # W; beyond this a window's power is not physical (and would overflow)
 CHUNK_US = const(200000)    # longer intervals (after a stall) are counted in pieces: P x dt < 2**30
-NAMES = ("routed", "imported", "exported")
 
 
 class Energy:
@@ -25,8 +27,10 @@ class Energy:
         self.relay_us = 0
         self.dt_rem = 0
         self.board_pulses = None  # last reading of the board's pulse counter
-        self.refs = None         # day-start references (same fields as snapshot())
-        self.day = None
+        self.day = None          # local day number the references belong to
+        # Day-start references (same fields as snapshot()): until the first new_day(), the
+        # current indices, so that "today" reads 0 rather than nothing.
+        self.refs = self.snapshot()
 
     def account(self, grid_w, routed_w, dt_us, relay_on):
         """Add one window. Hot path."""
@@ -88,8 +92,7 @@ class Energy:
 
     def to_dict(self):
         return {"v": 1, "wh": list(self.wh), "rem": list(self.rem), "pulses": self.pulses,
-                "relay_s": self.relay_s, "refs": list(self.refs) if self.refs else None,
-                "day": self.day}
+                "relay_s": self.relay_s, "refs": list(self.refs), "day": self.day}
 
     def from_dict(self, d):
         if not d or d.get("v") != 1:
@@ -99,6 +102,6 @@ class Energy:
             self.rem[k] = int(d["rem"][k])
         self.pulses = int(d["pulses"])
         self.relay_s = int(d["relay_s"])
-        self.refs = tuple(d["refs"]) if d.get("refs") else None
+        self.refs = tuple(d["refs"]) if d.get("refs") else self.snapshot()
         self.day = d.get("day")
         return True

@@ -25,14 +25,12 @@ from router.window import (N, SV, SI, SVV, SII, SVI, SVI1, SV1I, T0, T1, CLIP, L
 from router import status
 
 RING = const(80)        # windows kept between reports (> mains cycles per second)
-F = const(7)            # fields per window in the ring
-F_N = const(0)
-F_T1 = const(1)
-F_VAR_V = const(2)      # variance of v, count² x 16
-F_VAR_I = const(3)
-F_COV = const(4)        # phase-corrected covariance v.i, count² x 16
-F_P = const(5)          # active power, cW
-F_FLAGS = const(6)
+F = const(5)            # fields per window in the ring
+F_N = const(0)          # sample pairs
+F_VAR_V = const(1)      # variance of v, count² x 16
+F_VAR_I = const(2)
+F_P = const(3)          # active power, cW
+F_FLAGS = const(4)      # anomaly bits
 Q4_MAX = const(32767)   # a mean beyond ±2047 counts is nonsense (and its square must fit)
 D_MAX = const(1 << 24)
 STEADY_WINDOWS = const(16)  # windows agreeing with the tracked zeros before they are trusted
@@ -171,10 +169,8 @@ class Measure:
         r = self.ring
         k = self.head * F
         r[k + F_N] = n
-        r[k + F_T1] = acc[T1]
         r[k + F_VAR_V] = var_v
         r[k + F_VAR_I] = var_i
-        r[k + F_COV] = cov
         r[k + F_P] = p
         r[k + F_FLAGS] = flags
         self.head += 1

@@ -7,12 +7,7 @@ Once a second, with EMAs of time constant T_DIV2_TC minutes:
   the surplus, so an open thermostat, which saturates the SSR, switched the relay on.)
 - STOP: off. FORCE: on. Timers only run in AUTO.
 """
-from micropython import const
-
-STOP = const(0)
-FORCE = const(1)
-AUTO = const(9)
-MODES = (STOP, FORCE, AUTO)
+from router.status import FORCE, AUTO
 
 
 class Relay:
@@ -32,8 +27,7 @@ class Relay:
         self.alpha = 1.0 / (1 + 60 * tc_min)
 
     def set_mode(self, mode):
-        if mode not in MODES:
-            raise ValueError("relay mode must be 0 (STOP), 1 (FORCE) or 9 (AUTO)")
+        """STOP, FORCE or AUTO (checked by the router's interface)."""
         self.mode = mode
         self.on_cnt = self.off_cnt = 0
 

@@ -1,6 +1,19 @@
-"""Bits of the router status byte (EcoPV's meaning, kept for MaxPV! clients)."""
+"""The router's named states: the SSR and relay modes, and the bits of the status byte.
+
+Numbers are EcoPV's, kept for MaxPV! clients: data 14/15 print the mode number, data 20 the
+status byte as 8 binary digits, bit 7 first.
+"""
 from micropython import const
 
+# --- Modes of the SSR and of the secondary relay
+STOP = const(0)
+FORCE = const(1)
+AUTO = const(9)
+MODES = (STOP, FORCE, AUTO)
+# the words of /api/set?ssrmode|relaymode&value=...
+MODE_WORDS = {"stop": STOP, "force": FORCE, "auto": AUTO}
+
+# --- Bits of the status byte
 ROUTING = const(1)      # the SSR diverted something in the last second
 FULL = const(2)         # routing at ~100 %
 RELAY = const(4)        # secondary relay on
@@ -10,3 +23,7 @@ RATE = const(32)        # acquisition-rate anomaly: capture pre-empted, or too f
 ZC_SPURIOUS = const(64)  # a zero crossing where the mains cannot have one
 SYNC_LOST = const(128)  # no consistent mains zero crossing: firing stopped
 ANOMALIES = const(0xF0)
+# every bit by name, bit 0 first (the web UI's words are keyed by these names)
+BITS = (("ROUTING", ROUTING), ("FULL", FULL), ("RELAY", RELAY), ("EXPORTING", EXPORTING),
+        ("ANALOG", ANALOG), ("RATE", RATE), ("ZC_SPURIOUS", ZC_SPURIOUS),
+        ("SYNC_LOST", SYNC_LOST))

@@ -5,6 +5,7 @@ from board.sim.board import SimBoard
 from board.sim.world import between
 from router.ticks import tdiff, MASK
 from router.window import NRISE, TRISE
+from router.status import ANOMALIES
 import main
 
 
@@ -40,13 +41,13 @@ def run(scenario, seconds, calib=None, skip=2.0, ssr_mode=9):
             if s0 is not None and b.seconds() > skip:
                 tr = between(s0, s1)
                 rows.append({"t": b.seconds(), "vrms": r.vrms, "irms": r.irms, "p": r.p, "s": r.s,
-                             "cosphi": r.cosphi, "hz": r.hz, "status": r.status,
+                             "cosphi": r.cosphi, "hz": r.hz, "status": r.status & ANOMALIES,
                              "samples": r.samples, "windows": r.windows,
                              "t_vrms": tr["vrms"], "t_irms": tr["irms"], "t_p": tr["p"],
                              "t_heater": tr["p_heater"], "t_hz": b.world.state.hz,
-                             "locked": rt.sync.locked, "firing": rt.firing,
-                             "routed": rt.sum.routed, "st": rt.sum.status,
-                             "absent": rt.sum.load_absent, "relay": rt.sum.relay_on})
+                             "locked": r.synced, "firing": rt.firing,
+                             "routed": rt.state.routed, "st": rt.state.status,
+                             "absent": rt.state.load_absent, "relay": rt.state.relay_on})
             s0 = s1
         b.between_windows(rt.next_start())
     return {"rows": rows, "zc": zc}

@@ -75,6 +75,7 @@ class SimBoard(VirtualClock):
         self.last_feed = start_us
         self.wdt_expired = False
         self._wall0 = None
+        self.start_us = start_us
         self._start_clock(start_us, _t(tm, "spin_us", 3))
 
     # --- clock ------------------------------------------------------------------------------
@@ -187,8 +188,10 @@ class SimBoard(VirtualClock):
         return self.world.truth.snapshot()
 
     def local_time(self):
-        """Seconds since local midnight of the scenario's first day."""
-        return self.scenario.start_h * 3600 + self.seconds() * self.scenario.time_scale
+        """Seconds since local midnight of the scenario's first day. The house's clock: it
+        runs on through a reboot of the firmware (which restarts only the uptime)."""
+        sc = self.scenario
+        return sc.start_h * 3600 + (self.now - self.start_us) / 1e6 * sc.time_scale
 
     def local_day(self):
         return int(self.local_time() // 86400)
@@ -203,6 +206,11 @@ class SimBoard(VirtualClock):
         self.world.set_relay(False)
         self.boot_us = self.now
         self._wall0 = None
+
+    def serve_controls(self, app):
+        """Add the house's controls (/sim/set, /sim/state) to the firmware's HTTP app."""
+        from . import http
+        http.register(app, self)
 
     def run_until(self, seconds, rt):
         """Drive the router's window loop until the virtual clock reaches `seconds`."""

@@ -21,8 +21,12 @@ list of timed events. Keys (all optional, defaults below):
                    i_lead_us: the CT's phase lead (current seen that many µs early);
                    i_xtalk_a: voltage picked up by the current channel, in amps at 230 V in
                    phase with the voltage (still there with the clamp open: a power offset)
-    timing         {"spin_us": 3, "adc_us": 11, "window_gap_ms": [2.5, 4.0], "gc_ms": 2,
-                    "gc_every": 4, "rmt_latency_us": 35}
+    timing         {"spin_us": 3, "adc_us": 11, "process_ms": [1.5, 3.0],
+                    "window_gap_ms": [1.5, 3.0], "gc_ms": 2, "gc_every": 4,
+                    "rmt_latency_us": 35}
+                   process_ms: the router's own work after a window, before it fires;
+                   window_gap_ms: the other tasks' time between windows (both drawn
+                   uniformly in [lo, hi] each window; board.py explains the model)
     events         [{"at": s, "for": s, <effect>}, ...]   ("for" absent: lasts to the end)
 
 Effects: "load": {"w", "pf"} (extra house load), "mains": "off", "hz": f, "v_rms": v,

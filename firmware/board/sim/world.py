@@ -164,12 +164,12 @@ class World:
         a -= (st.pv_w / v1rms) * 1.41421356 if v1rms > 1 else 0.0
         self.i_sin = a
         self.i_cos = b
-        self.g_heater = (sc.heater_w / (NOMINAL_V * NOMINAL_V)) if self._heater_powered() else 0.0
+        self.g_heater = (sc.heater_w / (NOMINAL_V * NOMINAL_V)) if self.heater_powered() else 0.0
         relay = self.relay_on or st.relay_load
         self.g_relay = sc.relay_load_w / (NOMINAL_V * NOMINAL_V) if relay else 0.0
         self._cs_key = None
 
-    def _heater_powered(self):
+    def heater_powered(self):
         forced = self.state.thermostat
         if forced == "open":
             return False

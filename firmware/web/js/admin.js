@@ -14,7 +14,6 @@ addStrings({
   "adm.g.relayplus": ["RelayPlus", "RelayPlus"],
   "adm.g.temp": ["Limite de température", "Temperature limit"],
   "adm.g.remote": ["Relais distant", "Remote relay"],
-  "adm.g.other": ["Autres", "Other"],
   "c.dhcp": ["Adresse automatique (DHCP)", "Automatic address (DHCP)"],
   "c.ip": ["Adresse IP fixe", "Static IP address"],
   "c.subnet": ["Masque de sous-réseau", "Subnet mask"],
@@ -79,8 +78,6 @@ addStrings({
   "adm.export": ["Exporter la configuration", "Export the configuration"],
   "adm.import": ["Importer une configuration (fichier .json)", "Import a configuration (.json file)"],
   "adm.import.bad": ["Fichier illisible : ce n'est pas une configuration JSON ({e}).", "Unreadable file: not a JSON configuration ({e})."],
-  "adm.import.none": ["Aucun réglage connu dans ce fichier : rien n'a été envoyé.", "No known setting in this file: nothing was sent."],
-  "adm.import.ignored": ["Ignorés (inconnus) : {k}", "Ignored (unknown): {k}"],
   "adm.system": ["Système", "System"],
   "adm.reboot": ["Redémarrer le routeur", "Reboot the router"],
   "adm.reboot.q": ["Redémarrer le routeur ? Le routage s'interrompt quelques secondes.", "Reboot the router? Routing stops for a few seconds."],
@@ -105,9 +102,13 @@ const GROUPS = [
   ["temp", ["temp_limit_active", "max_temp"]],
   ["remote", ["remoterelay_active", "remoterelay_ip", "remoterelay_port", "remoterelay_on", "remoterelay_off"]],
 ];
+// the settings this page offers (a key of the table that is in no group is kept by the router
+// but not offered here: it does nothing yet)
+const OFFERED = GROUPS.flatMap((g) => g[1]);
 const IP = /^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)$/;
 const HOST = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/;
 const BY_KEY = Object.fromEntries(TABLES.config.map((r) => [r.key, r]));
+const ROWS = OFFERED.map((k) => BY_KEY[k]);
 let fields = {};
 let loaded = {};
 let el = {};
@@ -136,7 +137,7 @@ function check(r, f) {
 function changes(mark) {
   const out = {};
   let ok = true;
-  for (const r of TABLES.config) {
+  for (const r of ROWS) {
     const f = fields[r.key];
     if (f.clear && f.clear.checked) { out[r.key] = ""; continue; }
     if (r.key === "mqtt_pass" && loaded[r.key] === TABLES.secret && f.input.value === "") continue;
@@ -162,7 +163,7 @@ function showDirty() {
 
 function fill(cfg) {
   loaded = cfg;
-  for (const r of TABLES.config) {
+  for (const r of ROWS) {
     const f = fields[r.key];
     const v = cfg[r.key];
     if (r.type === "flag") f.input.checked = v === 1;
@@ -191,20 +192,20 @@ function say(out, text, ok) {
 }
 
 // the router's answer to a configmaxpv change, with its message also under the field it names
-async function sendConfig(obj, out, extra = "") {
+async function sendConfig(obj, out) {
   for (const k in fields) fields[k].msg.textContent = "";
   say(out, "…", true);     // an earlier answer must not pass for this one
   try {
     const r = (await api.setConfig(obj)).trim();
-    say(out, t("adm.answer", { r }) + (/next reboot/.test(r) ? " " + t("adm.later") : "") + extra, true);
+    say(out, t("adm.answer", { r }) + (/next reboot/.test(r) ? " " + t("adm.later") : ""), true);
     toast(t("sent.ok"));
     await load();
   } catch (e) {
-    say(out, t("adm.answer", { r: e.message }) + extra, false);
+    say(out, t("adm.answer", { r: e.message }), false);
     // the key the message names first (RelayPlus_max ... RelayPlus_min: under max)
     let key = null;
     let at = Infinity;
-    for (const r of TABLES.config) {
+    for (const r of ROWS) {
       const m = new RegExp("\\b" + r.key + "\\b").exec(e.message);
       if (m && m.index < at) [key, at] = [r.key, m.index];
     }
@@ -284,12 +285,8 @@ async function importFile() {
   } catch (e) {
     return say(el.importResult, t("adm.import.bad", { e: e.message }), false);
   }
-  const known = {};
-  const unknown = [];
-  for (const k in obj) (BY_KEY[k] ? (known[k] = obj[k]) : unknown.push(k));
-  const extra = unknown.length ? " " + t("adm.import.ignored", { k: unknown.join(", ") }) : "";
-  if (!Object.keys(known).length) return say(el.importResult, t("adm.import.none") + extra, false);
-  await sendConfig(known, el.importResult, extra);
+  // the router applies what it knows and names what it ignored (a file of another version)
+  await sendConfig(obj, el.importResult);
 }
 
 // after rebootesp: wait for the router to go, then for it to answer again
@@ -342,15 +339,13 @@ export default {
     fields = {};
     el = {};
     gen++;
-    const listed = new Set(GROUPS.flatMap((g) => g[1]));
-    const groups = GROUPS.concat([["other", TABLES.config.map((r) => r.key).filter((k) => !listed.has(k))]]);
     const sec = (id, title, ...body) => h("section", { "aria-labelledby": "h-adm-" + id },
       h("h2", { id: "h-adm-" + id }, t(title)), ...body);
     root.append(h("div", { class: "pa" },
       h("form", { novalidate: true, onsubmit: save, oninput: showDirty, onchange: showDirty, "data-testid": "config-form" },
-        groups.filter((g) => g[1].some((k) => BY_KEY[k])).map(([g, keys]) => h("fieldset", null,
+        GROUPS.map(([g, keys]) => h("fieldset", null,
           h("legend", null, t("adm.g." + g)),
-          h("div", { class: "form-grid" }, keys.filter((k) => BY_KEY[k]).map((k) => field(BY_KEY[k]))))),
+          h("div", { class: "form-grid" }, keys.map((k) => field(BY_KEY[k]))))),
         h("div", { class: "actions sticky" }, h("button", { type: "submit", "data-testid": "config-save" }, t("adm.save")),
           (el.dirty = h("span", { class: "muted", "aria-live": "polite" }))),
         (el.result = h("div", { class: "result", "aria-live": "polite", "data-testid": "config-result" }))),

@@ -1,11 +1,16 @@
 """The router's own configuration (MaxPV!'s `configmaxpv`): one table of keys, types,
-defaults and checks, stored power-loss-safe. Partial updates; an update with any bad key or
-value is refused as a whole and changes nothing. Network settings (and http_port) are applied
-at the next boot, as on the original.
+defaults and checks, stored power-loss-safe. Partial updates; an update with any bad value
+is refused as a whole and changes nothing. Keys this firmware does not know are ignored and
+named, as the original ignores them (its admin pages send keys of other versions). Network
+settings (and http_port) are applied at the next boot, as on the original.
 
 Keys are the original's (v3.1's six network keys first, then later versions'), plus what this
-firmware needs (dhcp, hostname). The MQTT password is never read back: GET shows "********"
-when one is set, and posting that placeholder back keeps the stored password.
+firmware needs (dhcp, hostname). Ranges admit whatever the original's admin page can send.
+The MQTT password is never read back: GET shows "********" when one is set, and posting that
+placeholder back keeps the stored password.
+
+Only the values that differ from the defaults are stored, so a default given by the board
+(the simulated board's http_port is its command line's) holds until the owner changes it.
 """
 import json
 
@@ -22,6 +27,7 @@ TABLE = (
     ("http_port", "int", 80, (1, 65535)),
     ("dhcp", "flag", 1, None),
     ("hostname", "host", "maxpv", 32),
+    ("watchdogwifi_active", "flag", 0, None),
     ("mqtt_active", "flag", 0, None),
     ("mqtt_ip", "ip", "192.168.1.100", None),
     ("mqtt_port", "int", 1883, (1, 65535)),
@@ -29,7 +35,7 @@ TABLE = (
     ("mqtt_user", "str", "", 64),
     ("mqtt_pass", "str", "", 64),
     ("boost_duration", "int", 120, (1, 1440)),
-    ("boost_ratio", "int", 100, (10, 100)),
+    ("boost_ratio", "int", 100, (0, 100)),
     ("boost_timer_active", "flag", 0, None),
     ("boost_timer_hour", "int", 4, (0, 23)),
     ("boost_timer_minute", "int", 0, (0, 59)),
@@ -37,7 +43,7 @@ TABLE = (
     ("RelayPlus_min", "int", 60, (5, 1440)),
     ("RelayPlus_max", "int", 480, (5, 1440)),
     ("RelayPlus_hour", "int", 21, (0, 23)),
-    ("max_temp", "int", 45, (20, 90)),
+    ("max_temp", "int", 45, (15, 90)),
     ("temp_limit_active", "flag", 0, None),
     ("remoterelay_active", "flag", 0, None),
     ("remoterelay_ip", "ip", "192.168.1.200", None),
@@ -98,18 +104,20 @@ def check(key, value):
 
 
 class Config:
-    def __init__(self, store):
+    def __init__(self, store, board_defaults=None):
+        """board_defaults: {key: value} where the board's default differs from the table's."""
         self.store = store
-        self.values = {r[0]: r[2] for r in TABLE}
+        self.defaults = {r[0]: r[2] for r in TABLE}
+        if board_defaults:
+            self.defaults.update(board_defaults)
+        self.values = dict(self.defaults)
         saved = store.read("config") if store else None
         if isinstance(saved, dict):
             for k, v in saved.items():
                 try:
                     self.values[k] = check(k, v)
                 except ConfigError:
-                    pass          # a key that no longer validates keeps its default
-        # What this boot runs with: network settings change only at the next boot.
-        self.booted = {k: self.values[k] for k in NETWORK}
+                    pass          # a key that no longer validates (or is gone) keeps its default
 
     def get(self, key):
         return self.values[key]
@@ -124,8 +132,8 @@ class Config:
         return "{" + ",".join(out) + "}"
 
     def update(self, text):
-        """Apply a JSON object of keys to change; all of it or nothing. Returns the keys that
-        take effect only at the next boot."""
+        """Apply a JSON object of keys to change; all of it or nothing. Returns the network
+        keys whose change takes effect at the next boot, and the keys that were ignored."""
         try:
             d = json.loads(text)
         except ValueError:
@@ -133,18 +141,23 @@ class Config:
         if not isinstance(d, dict) or not d:
             raise ConfigError("the value must be a JSON object with at least one key")
         new = {}
+        ignored = []
         for k, v in d.items():
-            if k == "mqtt_pass" and v == SECRET:
-                continue
-            new[k] = check(k, v)
+            if k not in BY_KEY:
+                ignored.append(k)
+            elif not (k == "mqtt_pass" and v == SECRET):
+                new[k] = check(k, v)
+        if not new and ignored:
+            raise ConfigError("no key this firmware knows (ignored: %s)" % ", ".join(ignored))
         merged = dict(self.values)
         merged.update(new)
         if merged["RelayPlus_max"] < merged["RelayPlus_min"]:
             raise ConfigError("RelayPlus_max must not be below RelayPlus_min")
         if self.store is not None:
-            self.store.write("config", merged)
+            self.store.write("config", {k: v for k, v in merged.items() if v != self.defaults[k]})
+        later = [k for k in new if k in NETWORK and new[k] != self.values[k]]
         self.values = merged
-        return [k for k in new if k in NETWORK]
+        return later, ignored
 
     def erase(self):
         """Back to the defaults at the next boot (the original then starts its access point)."""

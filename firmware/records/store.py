@@ -18,7 +18,6 @@ class Store:
         self.root = root
         self.fs = fs or _Os()
         self.fs.makedirs(root)
-        self.writes = 0
 
     def _path(self, name):
         return self.root + "/" + name + ".json"
@@ -29,7 +28,6 @@ class Store:
         tmp = self._path(name) + ".tmp"
         self.fs.write(tmp, text)
         self.fs.rename(tmp, self._path(name))
-        self.writes += 1
 
     def read(self, name):
         try:

@@ -17,10 +17,6 @@ class Admin:
         d = store.read("admin") if store else None
         self.rec = d if isinstance(d, dict) and "salt" in d and "hash" in d else None
 
-    @property
-    def required(self):
-        return self.rec is not None
-
     def set(self, password):
         """A new password ("" removes it)."""
         if not password:

@@ -1,4 +1,5 @@
-"""Control of the simulated board over HTTP (only registered on the simulated board):
+"""The simulated house's controls over HTTP, served beside the API by the firmware on the
+simulated board (SimBoard.serve_controls); never part of the device image:
 
     GET /sim/state                     the sim's ground truth and what it is doing, as JSON;
                                        "now": what a perfect meter shows, averaged over about
@@ -11,7 +12,7 @@
                                        what the board picks up by itself remains)
 """
 import json
-from board.sim.world import between
+from .world import between
 
 TEXT = {"Content-Type": "text/plain; charset=utf-8"}
 
@@ -32,7 +33,7 @@ def register(app, board):
         return json.dumps({
             "seconds": board.seconds(), "mains_on": st.mains_on, "hz": st.hz,
             "pv_w": world.p_pv, "loads_w": [w for w, _ in st.loads],
-            "heater_powered": world._heater_powered(), "tank_c": world.tank_c,
+            "heater_powered": world.heater_powered(), "tank_c": world.tank_c,
             "relay_on": world.relay_on, "manual": sc.manual,
             "clamp": "open" if sc.manual.get("clamp") == "open" else "closed", "now": now,
             "truth": {"seconds": t[0], "grid_wh": t[1] / 3600, "heater_wh": t[2] / 3600,

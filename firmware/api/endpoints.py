@@ -1,0 +1,341 @@
+"""The HTTP API's endpoints as one table: what /api/get, /api/set, /api/action and
+/api/history accept, in which order, and who serves it.
+
+ENDPOINTS rows are (path, key, usage, handler). A request to `path` is served by the handler
+of the first row whose key it carries (the original's rule: the table's order is the
+priority); a row without handler is a modifier that another row's handler reads. `usage` is
+how the key is written; a request that carries no key of its path is refused with the list
+of them. Adding an endpoint is one row and its handler.
+
+Each handler's docstring documents it: what it does, then tagged lines: "example: QUERY"
+(a test runs it against the firmware) and "MODIFIER: what it changes" for the modifier rows
+that follow it. tools/docs.py makes docs/api.md and docs/openapi.yaml from this table.
+MicroPython compiles docstrings away, so they cost the board nothing.
+
+A handler takes (backend, args) and returns the body (200, plain text) or (body, status,
+headers). A command the router refuses raises realtime.Refused: 400 (409 when there is
+nothing saved to load), "Bad request: " and the router's reason; nothing was changed.
+"""
+from api import data
+from realtime import Refused, NothingSaved
+from router import params as P
+from router.status import MODE_WORDS
+from records.config import ConfigError
+
+VERSION = "0.1.0"          # this firmware (served as the router's and the web UI's version)
+API_VERSION = "3.1"        # the MaxPV! API it serves
+OK = "Request successfully processed"
+TEXT = {"Content-Type": "text/plain; charset=utf-8"}
+JSON = {"Content-Type": "application/json"}
+CSV = {"Content-Type": "text/csv; charset=utf-8"}
+
+# path, the words of its refusal when no key matches, and whether it changes anything (then
+# it is guarded: cross-site requests refused, the admin password asked for when one is set)
+PATHS = (
+    ("/api/get", "Unknown request", False),
+    ("/api/set", "Bad request or request unknown", True),
+    ("/api/action", "Unknown request", True),
+    ("/api/history", "Unknown request", False),
+)
+
+
+class Backend:
+    """What the endpoints read and command (wired by main.py): the router's interface and
+    the records beside it."""
+
+    def __init__(self, rt, clock_text, config, history, admin, reboot):
+        self.rt = rt
+        self.clock_text = clock_text   # () -> "HH:MM:SS"
+        self.config = config
+        self.history = history
+        self.admin = admin
+        self.reboot = reboot           # () -> None: save and restart the firmware
+
+
+def fail(body, status=400):
+    return body, status, TEXT
+
+
+def _number(a, key, top):
+    """args[key] '01'..'NN' -> int, or None."""
+    t = a.get(key, "").strip()
+    if not t.isdigit():
+        return None
+    n = int(t)
+    return n if 1 <= n <= top else None
+
+
+MISSING = "Bad request: value is missing"
+
+
+# --- /api/get -------------------------------------------------------------------------------
+def _get_param(b, a):
+    """one router parameter, by its number NN (docs/parameters.md)
+    example: param=06"""
+    n = _number(a, "param", P.COUNT)
+    if n is None:
+        return fail("Unknown request: param must be 01..%02d" % P.COUNT)
+    return b.rt.param_text(n)
+
+
+def _get_data(b, a):
+    """one value of the data list below, by its number NN
+    example: data=01"""
+    n = _number(a, "data", data.COUNT)
+    if n is None:
+        return fail("Unknown request: data must be 01..%02d" % data.COUNT)
+    return data.value(b.rt.state, n)
+
+
+def _get_config(b, a):
+    """the configuration, JSON (keys below; the MQTT password reads as ********)
+    example: configmaxpv"""
+    return b.config.to_json(), 200, JSON
+
+
+def _get_allparam(b, a):
+    """the 16 parameters in order, comma separated
+    example: allparam"""
+    return b.rt.params_text()
+
+
+def _get_alldata(b, a):
+    """data 01..26 in order, comma separated
+    extended: then the values beyond v3.1's 26 (the whole data list below)
+    states: then ssrstate, relaystate, ping and time (the web UI's second in one request)
+    example: alldata"""
+    st = b.rt.state
+    body = data.alldata(st, "extended" in a)
+    if "states" in a:
+        body = ",".join((body, data.ssr_state(st), data.relay_state(st), _ping(b), b.clock_text()))
+    return body
+
+
+def _get_version(b, a):
+    """firmware version
+    example: version"""
+    return VERSION
+
+
+def _get_versionweb(b, a):
+    """web UI version (the UI is built with the firmware)
+    example: versionweb"""
+    return VERSION
+
+
+def _get_versionmaxpv(b, a):
+    """MaxPV! API version served: 3.1
+    example: versionmaxpv"""
+    return API_VERSION
+
+
+def _get_relaystate(b, a):
+    """STOP, FORCE, ON or OFF
+    example: relaystate"""
+    return data.relay_state(b.rt.state)
+
+
+def _get_ssrstate(b, a):
+    """STOP, FORCE, MAX, ON or OFF
+    example: ssrstate"""
+    return data.ssr_state(b.rt.state)
+
+
+def _ping(b):
+    return "running" if b.rt.running() else "offline"
+
+
+def _get_ping(b, a):
+    """running, or offline (no fresh figures, mains not synchronised)
+    example: ping"""
+    return _ping(b)
+
+
+def _get_time(b, a):
+    """time of day HH:MM:SS (UTC until local time is configured)
+    example: time"""
+    return b.clock_text()
+
+
+# --- /api/set -------------------------------------------------------------------------------
+def _set_param(b, a):
+    """set a parameter ('.' or ',' as decimal point); refused (nothing changed) if out of
+    range; live at once
+    example: param=06&value=10"""
+    n = _number(a, "param", P.COUNT)
+    if n is None:
+        return fail("Bad request: param must be 01..%02d" % P.COUNT)
+    v = a.get("value")
+    if v is None:
+        return fail(MISSING)
+    b.rt.set_param(n, v)
+    return OK
+
+
+def _set_mode(key, command, a):
+    mode = MODE_WORDS.get((a.get("value") or "").strip())
+    if mode is None:
+        return fail("Bad request: %s value must be stop, force or auto" % key)
+    command(mode)
+    return OK
+
+
+def _set_relaymode(b, a):
+    """secondary relay mode: value=stop, force or auto
+    example: relaymode&value=auto"""
+    return _set_mode("relaymode", b.rt.set_relay_mode, a)
+
+
+def _set_ssrmode(b, a):
+    """SSR mode: value=stop, force or auto
+    example: ssrmode&value=auto"""
+    return _set_mode("ssrmode", b.rt.set_ssr_mode, a)
+
+
+def _set_config(b, a):
+    """change some configuration keys, value=a JSON object (all or nothing; keys this
+    firmware does not know are ignored and named in the answer); network keys apply at the
+    next reboot
+    example: configmaxpv&value=%7B%22mqtt_port%22:1883%7D"""
+    v = a.get("value")
+    if v is None:
+        return fail(MISSING)
+    try:
+        later, ignored = b.config.update(v)
+    except ConfigError as e:
+        return fail("Bad request: %s" % e)
+    body = OK
+    if later:
+        body += " (applied at the next reboot: %s)" % ", ".join(later)
+    if ignored:
+        body += "; ignored: %s" % ", ".join(ignored)
+    return body
+
+
+def _set_adminpass(b, a):
+    """admin password, value=P (empty: none); then set and action need HTTP Basic auth as
+    user admin"""
+    v = a.get("value")
+    if v is None:
+        return fail(MISSING + " (empty to remove the password)")
+    try:
+        b.admin.set(v)
+    except ValueError as e:
+        return fail("Bad request: %s" % e)
+    return OK
+
+
+# --- /api/action ----------------------------------------------------------------------------
+def _restart(b, a):
+    """restart measurement and regulation (counters kept, modes back to auto)"""
+    b.rt.restart()
+
+
+def _resetindex(b, a):
+    """energy indices to 0 (saved)"""
+    b.rt.reset_energy()
+
+
+def _saveindex(b, a):
+    """save the energy indices now
+    example: saveindex"""
+    b.rt.save_energy()
+
+
+def _saveparam(b, a):
+    """save the live parameters"""
+    b.rt.save_params()
+
+
+def _loadparam(b, a):
+    """back to the saved parameters (409 if none); also spelt loaddparam"""
+    b.rt.load_params()
+
+
+def _format(b, a):
+    """parameters back to their defaults (erases the saved ones)"""
+    b.rt.format_params()
+
+
+def _eraseconfigesp(b, a):
+    """configuration back to its defaults at the next boot"""
+    b.config.erase()
+
+
+def _rebootesp(b, a):
+    """save the counters and reboot the firmware"""
+    b.reboot()
+
+
+# --- /api/history ---------------------------------------------------------------------------
+def _history_power(b, a):
+    """CSV: 30-minute average import, -export, PV, routed (W)
+    example: power"""
+    return b.history.power_csv(), 200, CSV
+
+
+def _history_relay(b, a):
+    """CSV: secondary relay on-time per 30 minutes (%)
+    example: relay"""
+    return b.history.relay_csv(), 200, CSV
+
+
+ENDPOINTS = (
+    ("/api/get", "param", "param=NN", _get_param),
+    ("/api/get", "data", "data=NN", _get_data),
+    ("/api/get", "configmaxpv", "configmaxpv", _get_config),
+    ("/api/get", "allparam", "allparam", _get_allparam),
+    ("/api/get", "alldata", "alldata", _get_alldata),
+    ("/api/get", "extended", "alldata&extended", None),
+    ("/api/get", "states", "alldata&extended&states", None),
+    ("/api/get", "version", "version", _get_version),
+    ("/api/get", "versionweb", "versionweb", _get_versionweb),
+    ("/api/get", "versionmaxpv", "versionmaxpv", _get_versionmaxpv),
+    ("/api/get", "relaystate", "relaystate", _get_relaystate),
+    ("/api/get", "ssrstate", "ssrstate", _get_ssrstate),
+    ("/api/get", "ping", "ping", _get_ping),
+    ("/api/get", "time", "time", _get_time),
+    ("/api/set", "param", "param=NN&value=V", _set_param),
+    ("/api/set", "relaymode", "relaymode&value=M", _set_relaymode),
+    ("/api/set", "ssrmode", "ssrmode&value=M", _set_ssrmode),
+    ("/api/set", "configmaxpv", "configmaxpv&value=JSON", _set_config),
+    ("/api/set", "adminpass", "adminpass&value=P", _set_adminpass),
+    ("/api/action", "restart", "restart", _restart),
+    ("/api/action", "resetindex", "resetindex", _resetindex),
+    ("/api/action", "saveindex", "saveindex", _saveindex),
+    ("/api/action", "saveparam", "saveparam", _saveparam),
+    ("/api/action", "loadparam", "loadparam", _loadparam),
+    ("/api/action", "loaddparam", "loaddparam", _loadparam),
+    ("/api/action", "format", "format", _format),
+    ("/api/action", "eraseconfigesp", "eraseconfigesp", _eraseconfigesp),
+    ("/api/action", "rebootesp", "rebootesp", _rebootesp),
+    ("/api/history", "power", "power", _history_power),
+    ("/api/history", "relay", "relay", _history_relay),
+)
+
+
+def unknown(path, words):
+    """The refusal of a request to `path` that carries none of its keys."""
+    keys = [r[2] for r in ENDPOINTS if r[0] == path and r[3] is not None]
+    listed = ", ".join(keys[:-1]) + " or " + keys[-1] if len(keys) > 1 else keys[0]
+    return fail("%s: %s takes %s" % (words, path, listed))
+
+
+def serve(b, path, a):
+    """Answer a request to `path` with the query args `a` (after the guard)."""
+    for p, key, _, handler in ENDPOINTS:
+        if p == path and handler is not None and key in a:
+            try:
+                r = handler(b, a)
+            except NothingSaved as e:
+                return fail("Bad request: %s" % e, 409)
+            except Refused as e:
+                return fail("Bad request: %s" % e)
+            if r is None:
+                return OK, 200, TEXT
+            if isinstance(r, str):
+                return r, 200, TEXT
+            return r
+    for p, words, _ in PATHS:
+        if p == path:
+            return unknown(path, words)

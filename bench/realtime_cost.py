@@ -11,7 +11,7 @@ on its path, as host_tests/conftest.py does), which times, per window of one mai
 
 each with the capture as shipped (@micropython.viper) and with the same source compiled as
 plain bytecode (decorator stripped, `ptr32 = lambda x: x`), side by side in the same process,
-together with the baselines they are normalised to (DESIGN.md §6: never a lone absolute time):
+together with the baselines they are normalised to (never a lone absolute time):
 the board's I/O alone (a viper loop of 101 iterations making the capture's calls to ticks_us,
 read_v and read_i, with none of its arithmetic) and the timing harness itself.
 
@@ -467,7 +467,7 @@ def main():
               calls, pairs, v["locked"], b["locked"], v["fired"], b["fired"],
               v["alloc_per_step"], b["alloc_per_step"]))
     print("Note: host (x86-64) figures; an ESP32 is expected to be roughly 20-50x slower"
-          " (an estimate from reference/micropython_esp32.md §6, not a measurement).")
+          " (an estimate, not a measurement: it has to be measured on a board).")
     print("(bench ran in %.1f s)" % (time.monotonic() - t_start))
     # A spin now and then (a slot rounding up by 1 µs) is harmless; a waited-for start is not.
     ok = r["same_results"] and all(

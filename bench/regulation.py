@@ -30,7 +30,8 @@ MP = os.path.join(ROOT, ".venv", "bin", "micropython")
 SCENARIOS = [("clear_day", 60), ("cloudy_day", 180), ("load_steps", 70),
              ("thermostat_cutoff", 90), ("relay_switching", 60)]
 CONTROLLERS = ["ours", "ecopv", "mk2", "oracle"]
-# Issue #3's targets for our controller, on the fast-cloud and load-step scenarios.
+# The regulation targets our controller must meet, on the fast-cloud and load-step scenarios
+# (bench/README.md lists them).
 TARGETS = {"cloudy_day", "load_steps"}
 
 
@@ -87,7 +88,7 @@ def main():
             checks += [("settles within 80 ms after 1 kW", o["settle_1k"] <= 80),
                        ("beats EcoPV on settling", o["settle_1k"] < e["settle_1k"])]
         fails += ["%s: %s" % (name, what) for what, ok in checks if not ok]
-    print("\nIssue #3 targets (cloudy_day, load_steps): " + ("all met" if not fails else
+    print("\nRegulation targets (cloudy_day, load_steps): " + ("all met" if not fails else
           "NOT MET: " + "; ".join(fails)))
     print("(bench ran in %.0f s)" % (time.monotonic() - t0))
     return 1 if fails else 0

@@ -1,7 +1,7 @@
 """Measurement accuracy against the simulated board's ground truth, on the real MicroPython
 interpreter, with the ESP32 ADC's imperfections on: noise, bias and gain errors, a compressive
 non-linearity. As a user would, the unit is first calibrated once (V_CALIB, P_CALIB) on a
-1 kW resistive load; every other case must then meet the accuracy targets of issue #2."""
+1 kW resistive load; every other case must then meet the accuracy targets below."""
 import json
 import math
 

@@ -88,3 +88,8 @@ def test_a_refused_command_says_why_and_changes_nothing(tmp_path, command, args)
     assert (rt.state.ssr_mode, rt.state.relay_mode, rt.params_text()) == before
     if command == "load_params":
         assert isinstance(e.value, NothingSaved)
+
+
+def test_status_bits_are_named_in_order():
+    from router import status
+    assert [getattr(status, name) for name in status.BITS] == [1 << k for k in range(8)]

@@ -55,7 +55,7 @@ def tables():
         "secret": config.SECRET,
         "data": [{"n": n, "name": name, "unit": unit} for n, name, unit, _ in data.TABLE],
         "alldata": data.ALLDATA,
-        "status": [{"bit": v, "name": k} for k, v in status.BITS],
+        "status": [{"bit": 1 << k, "name": name} for k, name in enumerate(status.BITS)],
         "version": endpoints.VERSION,
     }
 

@@ -23,7 +23,5 @@ RATE = const(32)        # acquisition-rate anomaly: capture pre-empted, or too f
 ZC_SPURIOUS = const(64)  # a zero crossing where the mains cannot have one
 SYNC_LOST = const(128)  # no consistent mains zero crossing: firing stopped
 ANOMALIES = const(0xF0)
-# every bit by name, bit 0 first (the web UI's words are keyed by these names)
-BITS = (("ROUTING", ROUTING), ("FULL", FULL), ("RELAY", RELAY), ("EXPORTING", EXPORTING),
-        ("ANALOG", ANALOG), ("RATE", RATE), ("ZC_SPURIOUS", ZC_SPURIOUS),
-        ("SYNC_LOST", SYNC_LOST))
+# the bits' names, bit 0 first (the web UI's words are keyed by them)
+BITS = ("ROUTING", "FULL", "RELAY", "EXPORTING", "ANALOG", "RATE", "ZC_SPURIOUS", "SYNC_LOST")

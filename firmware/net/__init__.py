@@ -1,0 +1,1 @@
+"""The network side: local time and its rules, time synchronisation, the captive DNS responder."""

@@ -23,31 +23,37 @@ $(NPM_STAMP): package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@rm -f node_modules/.installed-* && touch $@
 
-# the browser the UI tests drive (Debian's chromium: no browser download at test time)
-BROWSER_STAMP := $(VENV)/.chromium
-$(BROWSER_STAMP):
-	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+# the real peers the tests start (Debian's packages): the browser the UI tests drive
+# (chromium: no browser download at test time) and the NTP server of the time tests (chrony)
+PEERS_STAMP := $(VENV)/.peers-chromium-chrony
+$(PEERS_STAMP):
+	@{ command -v chromium && test -x /usr/sbin/chronyd; } >/dev/null || \
+		{ apt-get update -qq && apt-get install -y -qq chromium chrony; }
 	@touch $@
 
 ## make web: build the web UI into build/www (gzipped, as the device serves it)
 web: $(STAMP) $(NPM_STAMP)
 	$(BIN)/python tools/web.py
 
-## make sim [SPEED=1] [SCENARIO=clear_day] [SECONDS=0] [PORT=8080] [DATA=build/sim]: the firmware
-## on the simulated board, serving the web UI and the API on http://127.0.0.1:PORT; DATA is its flash
+## make sim [SPEED=1] [SCENARIO=clear_day] [SECONDS=0] [PORT=8080] [DATA=build/sim] [NTP=] [DNS=]:
+## the firmware on the simulated board, serving the web UI and the API on http://127.0.0.1:PORT;
+## DATA is its flash; NTP=host[:port],... takes the time from those servers (names through
+## the DNS server DNS=addr[:port]) instead of the scenario's clock
 PORT ?= 8080
 DATA ?= $(CURDIR)/build/sim
+NTP ?=
+DNS ?=
 
 sim: web
 	@mkdir -p $(DATA)
 	@$(BIN)/python tools/flash.py lib >/dev/null
 	cd firmware && MICROPYPATH=.frozen:$(CURDIR)/firmware:$(CURDIR)/build/mplib $(MP) main.py \
 		--speed $(SPEED) --scenario $(SCENARIO) --seconds $(SECONDS) --data $(DATA) --port $(PORT) \
-		--www $(CURDIR)/build/www
+		--www $(CURDIR)/build/www --ntp "$(NTP)" --dns "$(DNS)"
 
 ## make test: every test (CPython logic tests, the firmware under MicroPython, ESP32 compile,
 ## the web UI in chromium); the tests build the web UI themselves
-test: $(STAMP) $(NPM_STAMP) $(BROWSER_STAMP)
+test: $(STAMP) $(NPM_STAMP) $(PEERS_STAMP)
 	$(BIN)/python -m pytest
 
 ## make bench: benchmark tables (real-time cost, regulation vs EcoPV / Mk2 / oracle, HTTP load)

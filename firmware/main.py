@@ -2,8 +2,12 @@
 
 On an ESP32 it drives the real board; anywhere else it runs the simulated board:
     micropython firmware/main.py [--scenario NAME] [--speed X] [--seconds S] [--data DIR]
-                                 [--port P] [--quiet 1] [--www DIR]
-(--www: the folder of the built web UI; on the chip it is the image's /www)
+                                 [--port P] [--quiet 1] [--www DIR] [--ntp SERVERS]
+                                 [--dns ADDR:PORT]
+(--www: the folder of the built web UI; on the chip it is the image's /www. --ntp: the
+simulated board starts with its clock unset and takes the time from these NTP servers,
+host[:port] separated by commas, names resolved by the DNS server --dns; without it the
+simulated board's clock is the scenario's, and it asks no server.)
 """
 import sys
 import asyncio
@@ -15,11 +19,12 @@ from records.store import Store
 from records.config import Config
 from records.history import History
 from records.admin import Admin
+from net.clock import Clock
 
 
 def _args(argv):
     opts = {"scenario": "clear_day", "speed": "1", "seconds": "0", "data": "sim_data",
-            "port": "8080", "quiet": "0", "www": "www"}
+            "port": "8080", "quiet": "0", "www": "www", "ntp": "", "dns": ""}
     k = 1
     while k < len(argv):
         a = argv[k]
@@ -28,7 +33,7 @@ def _args(argv):
             k += 2
         else:
             raise SystemExit("usage: main.py [--scenario NAME] [--speed X] [--seconds S] [--data DIR]"
-                             " [--port P] [--quiet 1] [--www DIR]")
+                             " [--port P] [--quiet 1] [--www DIR] [--ntp SERVERS] [--dns ADDR]")
     return opts
 
 
@@ -38,15 +43,19 @@ def make_board(opts):
         return Esp32Board()
     from board.sim.board import SimBoard
     speed = float(opts["speed"])
-    return SimBoard(opts["scenario"], speed=speed if speed > 0 else None, data_dir=opts["data"])
+    return SimBoard(opts["scenario"], speed=speed if speed > 0 else None, data_dir=opts["data"],
+                    clock_known=not opts["ntp"])
 
 
-def make_router(board, store=None):
+def make_router(board, store=None, clock=None):
+    """The router on `board`; its local day from `clock` (a net.clock.Clock; by default the
+    board's clock in Europe/Paris time)."""
     from board import config as c
+    clock = clock or Clock(board)
     params = Params({"V_CALIB": c.V_CALIB, "P_CALIB": c.P_CALIB, "PHASE_CALIB": c.PHASE_CALIB},
                     store)
     measure = Measure(c.MID, c.MID_SPAN, c.MID_TOLERANCE, c.V_CALIB, c.P_CALIB, c.PHASE_CALIB, 0)
-    return Realtime(board, measure, MainsSync(), params, store, c.ADC_MV_PER_LSB)
+    return Realtime(board, measure, MainsSync(), params, store, c.ADC_MV_PER_LSB, clock.day)
 
 
 def status_line(st, clock):
@@ -55,22 +64,23 @@ def status_line(st, clock):
                                          st.routed, "{:08b}".format(st.status), st.samples)
 
 
-def clock_text(board):
-    s = int(board.local_time())
-    return "%02d:%02d:%02d" % ((s // 3600) % 24, (s // 60) % 60, s % 60)
-
-
 class Firmware:
     """One boot of the firmware: router, records and the HTTP server."""
 
     def __init__(self, board, store, opts):
         self.board = board
         self.opts = opts
-        self.rt = make_router(board, store)
         # On the simulated board the command line's port is the factory http_port: served
         # until the owner saves another one (then honoured from the next boot, as on a device).
         sim = board.NAME == "sim"
         self.config = Config(store, {"http_port": int(opts["port"])} if sim else None)
+        cfg = self.config.get
+        # The time service: the configuration's servers on a device; on the simulated board
+        # only those of --ntp (it must not ask the internet's servers on its own).
+        self.servers = [s for s in (opts["ntp"] if sim else cfg("ntp_servers")).split(",") if s]
+        self.dns = opts["dns"] if sim else cfg("dns1")
+        self.clock = Clock(board, cfg("time_zone"))
+        self.rt = make_router(board, store, self.clock)
         self.history = History(store)
         self.admin = Admin(store)
         self.rebooting = False
@@ -84,8 +94,8 @@ class Firmware:
         from api.endpoints import Backend
         b = self.board
         rt = self.rt
-        app = make_app(Backend(rt, lambda: clock_text(b), self.config, self.history, self.admin,
-                               self.reboot))
+        clock = self.clock
+        app = make_app(Backend(rt, clock, self.config, self.history, self.admin, self.reboot))
         controls = getattr(b, "serve_controls", None)    # the simulated house's own routes
         if controls:
             controls(app)
@@ -93,19 +103,27 @@ class Firmware:
         web.register(app, self.opts["www"], self.config)
         host = "0.0.0.0" if b.NAME == "esp32" else "127.0.0.1"
         server = asyncio.create_task(app.start_server(host=host, port=self.port))
+        timesync = None
+        if self.servers:
+            from net.sntp import Sntp
+            dns = self.dns
+            timesync = asyncio.create_task(Sntp(clock, self.servers,
+                                                (lambda: dns) if dns else None).run())
         seconds = float(self.opts["seconds"])
         quiet = self.opts["quiet"] != "0"
         while not self.rebooting:
             if rt.step():
                 st = rt.summary()
-                self.history.tick(b.epoch(), *st.index)
+                self.history.tick(int(clock.utc()), *st.index)    # waits for a known time
                 if not quiet:
-                    print(status_line(st, clock_text(b) if b.NAME == "sim" else ""))
+                    print(status_line(st, clock.text()))
                 if seconds and b.seconds() >= seconds:
                     break
             await asyncio.sleep_ms(b.between_windows(rt.next_start()))
         rt.save_energy()
         b.ssr_off()
+        if timesync:
+            timesync.cancel()
         app.shutdown()
         await server
 

@@ -79,8 +79,10 @@ class State(Report):
 
 
 class Realtime:
-    def __init__(self, board, measure, sync, params, store=None, mv_per_lsb=0.0):
+    def __init__(self, board, measure, sync, params, store=None, mv_per_lsb=0.0, day=None):
+        """day: () -> the local day number, or None while the time of day is unknown."""
         self.board = board
+        self.day = day
         self.measure = measure
         self.sync = sync
         self.params = params
@@ -235,7 +237,8 @@ class Realtime:
         e.count_pulses(b.pulses())
         self._production(n, e.pulses, st.uptime)
         st.temperature = b.temperature()
-        if e.new_day(b.local_day()) or st.uptime - self.saved_at >= SAVE_EVERY_S:
+        d = self.day() if self.day else None
+        if (d is not None and e.new_day(d)) or st.uptime - self.saved_at >= SAVE_EVERY_S:
             self.save_energy()
         self._publish()
         return st

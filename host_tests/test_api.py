@@ -37,14 +37,15 @@ def free_port():
 class Firmware:
     """The firmware under MicroPython on the simulated board, serving HTTP on loopback."""
 
-    def __init__(self, flash, scenario="load_steps", speed="1", port=None, extra=(), www=WWW):
+    def __init__(self, flash, scenario="load_steps", speed="1", port=None, extra=(), www=WWW,
+                 args=()):
         self.port = port or free_port()
         env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (FIRMWARE, MPLIB))
         # Output to a file: a pipe nobody reads would block the firmware once full.
         self.log = tempfile.TemporaryFile()
         self.p = subprocess.Popen([MICROPYTHON, *extra, "main.py", "--scenario", scenario,
                                    "--speed", speed, "--port", str(self.port), "--quiet", "1",
-                                   "--data", str(flash), "--www", www],
+                                   "--data", str(flash), "--www", www, *args],
                                   cwd=FIRMWARE, env=env, stdout=self.log,
                                   stderr=subprocess.STDOUT)
         self.base = "http://127.0.0.1:%d" % self.port

@@ -453,6 +453,13 @@ def test_temperature_is_none_without_a_sensor():
     assert r == [[None, None], 0]
 
 
+def test_the_network_time_sets_the_rtc_in_the_ports_epoch():
+    # 2026-03-29 01:00:00 UTC, a Sunday: the RTC takes (y, m, d, weekday, h, m, s, subs)
+    r = mp("b = board(classic=True)\nb.set_utc(1774746000.6)\n"
+           "print(json.dumps([machine.RTC.set, abs(b.utc() - time.time()) < 2]))")
+    assert r == [[2026, 3, 29, 6, 1, 0, 0, 0], True]
+
+
 # --- the whole interface, and the router loop on this board --------------------------------------
 def test_same_interface_as_the_simulated_board():
     r = mp("""

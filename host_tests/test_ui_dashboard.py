@@ -62,7 +62,7 @@ def test_the_dashboard_follows_the_house(page, fw):
         const t = document.querySelector('[data-testid=flow-house]').textContent;
         return parseFloat(t.replace(/[^0-9,.-]/g, '').replace(',', '.')) > b + 2000; }""",
                            arg=before, timeout=8000)
-    assert page.get_by_test_id("time").text_content() != ""
+    assert re.fullmatch(r"\d\d:\d\d:\d\d", page.get_by_test_id("time").text_content())
     ok(fw.base, "/sim/set?load=0")
     ok(fw.base, "/api/set?ssrmode&value=auto")
     ok(fw.base, "/api/set?relaymode&value=auto")
@@ -110,7 +110,7 @@ def test_one_request_a_second_keeps_it_live(page):
     page.wait_for_timeout(5000)
     polls = page.requests[start:]
     assert 4 <= len(polls) <= 6, polls
-    assert all(u.endswith("/api/get?alldata&extended&states") for u in polls), polls
+    assert all(u.endswith("/api/get?alldata&extended&states&clock") for u in polls), polls
 
 
 def test_language_and_theme_switches(page):
@@ -146,6 +146,19 @@ def test_a_lost_mains_shows_offline_and_the_anomaly_in_words(page, fw):
         ok(fw.base, "/sim/set?mains=on")
     page.wait_for_function("document.getElementById('online').textContent === 'En marche'",
                            timeout=10000)
+
+
+def test_a_clock_not_synchronised_says_so(browser, tmp_path):
+    from test_captive_dns import free_udp_port
+    f = launch(tmp_path, scenario="clear_day", args=("--ntp", "127.0.0.1:%d" % free_udp_port()))
+    try:
+        p = browser.page(f.base)
+        expect(p.get_by_test_id("time")).to_have_text(
+            re.compile(r"non synchronisée \(depuis le démarrage : 00:00:\d\d\)"))
+        assert p.console_errors == [] and p.outside == []
+        p.context.close()
+    finally:
+        f.stop()
 
 
 def test_usable_at_360_px(browser, fw):

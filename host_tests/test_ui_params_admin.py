@@ -209,6 +209,30 @@ def test_configuration_is_checked_and_only_changes_are_sent(browser, fw):
     page.context.close()
 
 
+def test_time_zone_and_servers(browser, fw):
+    page = view(browser, fw, "admin")
+    zone = page.get_by_test_id("cfg-time_zone")
+    expect(zone).to_have_value("Europe/Paris")
+    expect(zone.locator("option")).to_have_text(["Europe/Paris (heure légale, été et hiver)",
+                                                 "UTC (heure solaire de MaxPV! 3.1)"])
+    servers = page.get_by_test_id("cfg-ntp_servers")
+    servers.fill("pool.ntp.org, 10.0.0.1:99999")
+    page.get_by_test_id("config-save").click()
+    expect(page.get_by_test_id("cmsg-ntp_servers")).to_contain_text("séparés par des virgules")
+    assert sent(page, "configmaxpv&value") == []
+    servers.fill("ntp.home.lan,10.0.0.1:123")
+    zone.select_option("UTC")
+    page.get_by_test_id("config-save").click()
+    expect(page.get_by_test_id("config-result")).to_contain_text(
+        "(applied at the next reboot: time_zone, ntp_servers)")
+    after = config(fw)
+    assert (after["time_zone"], after["ntp_servers"]) == ("UTC", "ntp.home.lan,10.0.0.1:123")
+    assert page.outside == [] and errors(page) == []
+    page.context.close()
+    ok(fw.base, "/api/set?configmaxpv&value=" + urllib.parse.quote(json.dumps(
+        {"time_zone": "Europe/Paris", "ntp_servers": "pool.ntp.org,time.google.com"})))
+
+
 def test_export_and_import_round_trip(browser, fw, tmp_path):
     page = view(browser, fw, "admin")
     expect(page.get_by_test_id("cfg-mqtt_port")).not_to_have_value("")

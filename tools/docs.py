@@ -120,15 +120,18 @@ def api_md():
               "energy indices kWh with 3, delays ms with 2 or `N/A` when not regulating, "
               "status as 8 binary digits (bit 7 first), uptime `D:HH:MM:SS`.", "",
               "## Configuration keys (`configmaxpv`)", "",
-              "A change names the network keys that wait for the next reboot, and the keys "
-              "this firmware does not know, which it ignores (the original's admin pages send "
-              "keys of their own version). Only `http_port` of the network keys is applied so "
-              "far (the Wi-Fi settings come with the network support); the MQTT, boost, "
-              "RelayPlus, remote relay and temperature keys and `watchdogwifi_active` are "
-              "stored and read back, not acted on yet.", "",
+              "A change names the keys that wait for the next reboot (network, time zone, "
+              "time servers), and the keys this firmware does not know, which it ignores (the "
+              "original's admin pages send keys of their own version). Of the network keys "
+              "only `http_port` is applied so far (the Wi-Fi settings come with the network "
+              "support); the MQTT, boost, RelayPlus, remote relay and temperature keys and "
+              "`watchdogwifi_active` are stored and read back, not acted on yet. `time_zone`: "
+              "`Europe/Paris` (with daylight saving) or `UTC` (v3.1's solar time); "
+              "`ntp_servers`: host[:port] separated by commas.", "",
               "| key | type | default |", "|---|---|---|"]
     for key, kind, default, lim in esp_config.TABLE:
-        rng = " %d..%d" % lim if kind == "int" else (" 0/1" if kind == "flag" else "")
+        rng = (" %d..%d" % lim if kind == "int" else " 0/1" if kind == "flag" else
+               " (%s)" % ", ".join(lim) if kind == "choice" else "")
         lines.append("| %s | %s%s | `%s` |" % (key, kind, rng, default))
     lines += ["", "## Other routes", "",
               "- `/`: the web UI (gzipped files of the image's `www/`, built by `tools/web.py`); "

@@ -43,9 +43,9 @@ class Backend:
     """What the endpoints read and command (wired by main.py): the router's interface and
     the records beside it."""
 
-    def __init__(self, rt, clock_text, config, history, admin, reboot):
+    def __init__(self, rt, clock, config, history, admin, reboot):
         self.rt = rt
-        self.clock_text = clock_text   # () -> "HH:MM:SS"
+        self.clock = clock             # net.clock.Clock: text(), known()
         self.config = config
         self.history = history
         self.admin = admin
@@ -103,11 +103,15 @@ def _get_alldata(b, a):
     """data 01..26 in order, comma separated
     extended: then the values beyond v3.1's 26 (the whole data list below)
     states: then ssrstate, relaystate, ping and time (the web UI's second in one request)
+    clock: then synced or unsynced (the time of day is known, or the time since boot)
     example: alldata"""
     st = b.rt.state
     body = data.alldata(st, "extended" in a)
     if "states" in a:
-        body = ",".join((body, data.ssr_state(st), data.relay_state(st), _ping(b), b.clock_text()))
+        body = ",".join((body, data.ssr_state(st), data.relay_state(st), _ping(b),
+                         b.clock.text()))
+        if "clock" in a:
+            body += ",synced" if b.clock.known() else ",unsynced"
     return body
 
 
@@ -152,9 +156,10 @@ def _get_ping(b, a):
 
 
 def _get_time(b, a):
-    """time of day HH:MM:SS (UTC until local time is configured)
+    """local time of day HH:MM:SS (time_zone); until the clock is synchronised, the time
+    since boot (as v3.1)
     example: time"""
-    return b.clock_text()
+    return b.clock.text()
 
 
 # --- /api/set -------------------------------------------------------------------------------
@@ -194,8 +199,8 @@ def _set_ssrmode(b, a):
 
 def _set_config(b, a):
     """change some configuration keys, value=a JSON object (all or nothing; keys this
-    firmware does not know are ignored and named in the answer); network keys apply at the
-    next reboot
+    firmware does not know are ignored and named in the answer); the answer names the keys
+    that apply at the next reboot (network, time zone and servers)
     example: configmaxpv&value=%7B%22mqtt_port%22:1883%7D"""
     v = a.get("value")
     if v is None:
@@ -288,6 +293,7 @@ ENDPOINTS = (
     ("/api/get", "alldata", "alldata", _get_alldata),
     ("/api/get", "extended", "alldata&extended", None),
     ("/api/get", "states", "alldata&extended&states", None),
+    ("/api/get", "clock", "alldata&extended&states&clock", None),
     ("/api/get", "version", "version", _get_version),
     ("/api/get", "versionweb", "versionweb", _get_versionweb),
     ("/api/get", "versionmaxpv", "versionmaxpv", _get_versionmaxpv),

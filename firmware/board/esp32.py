@@ -64,6 +64,10 @@ _RMT_SIG_OUT0 = const(87)     # ESP32: RMT channel c's output is matrix signal 8
 _RMT_CHANNELS = const(8)
 
 
+# seconds from 1970 to the port's epoch (MicroPython ports count from 1970 or from 2000)
+_EPOCH = 946684800 if time.gmtime(0)[0] == 2000 else 0
+
+
 def _classic_esp32():
     """True on the original ESP32 (no asynchronous RMT stop, GPIO matrix at 0x3FF44000)."""
     m = getattr(sys.implementation, "_machine", "")
@@ -193,16 +197,13 @@ class Esp32Board:
             self._rom = roms[0]
 
     # --- clock --------------------------------------------------------------------------------
-    def local_time(self):
-        """Seconds since midnight (UTC from the RTC until the time service sets local time)."""
-        return time.time() % 86400
+    def utc(self):
+        """UNIX time from the RTC (which a soft reboot keeps; 2000-01-01 after power-up)."""
+        return time.time() + _EPOCH
 
-    def local_day(self):
-        return time.time() // 86400
-
-    def epoch(self):
-        """UNIX time (MicroPython's epoch is 2000-01-01)."""
-        return time.time() + 946684800
+    def set_utc(self, t):
+        g = time.gmtime(int(t) - _EPOCH)     # (y, m, d, h, mi, s, weekday, yearday...)
+        machine.RTC().datetime((g[0], g[1], g[2], g[6], g[3], g[4], g[5], 0))
 
     def reboot(self):
         import machine

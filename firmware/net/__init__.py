@@ -1,1 +1,2 @@
-"""The network side: local time and its rules, time synchronisation, the captive DNS responder."""
+"""The network side: local time and its rules, the clock and its synchronisation, the
+captive DNS responder."""

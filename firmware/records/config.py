@@ -2,7 +2,8 @@
 defaults and checks, stored power-loss-safe. Partial updates; an update with any bad value
 is refused as a whole and changes nothing. Keys this firmware does not know are ignored and
 named, as the original ignores them (its admin pages send keys of other versions). Network
-settings (and http_port) are applied at the next boot, as on the original.
+settings (and http_port) are applied at the next boot, as on the original, and so are the
+time zone and the time servers.
 
 Keys are the original's (v3.1's six network keys first, then later versions'), plus what this
 firmware needs (dhcp, hostname). Ranges admit whatever the original's admin page can send.
@@ -13,11 +14,13 @@ Only the values that differ from the defaults are stored, so a default given by 
 (the simulated board's http_port is its command line's) holds until the owner changes it.
 """
 import json
+from net.localtime import ZONES
 
 SECRET = "********"
 
 # (key, type, default, check) -- type: "ip", "int" (check = (min, max)), "flag",
-# "str" (check = max length), "host" (a DNS label), "path" (starts with "/")
+# "str" (check = max length), "host" (a DNS label), "path" (starts with "/"),
+# "choice" (check = the values), "servers" (comma-separated host[:port], check = max length)
 TABLE = (
     ("ip", "ip", "192.168.1.250", None),
     ("gateway", "ip", "192.168.1.1", None),
@@ -28,6 +31,8 @@ TABLE = (
     ("dhcp", "flag", 1, None),
     ("hostname", "host", "maxpv", 32),
     ("watchdogwifi_active", "flag", 0, None),
+    ("time_zone", "choice", "Europe/Paris", ZONES),
+    ("ntp_servers", "servers", "pool.ntp.org,time.google.com", 127),
     ("mqtt_active", "flag", 0, None),
     ("mqtt_ip", "ip", "192.168.1.100", None),
     ("mqtt_port", "int", 1883, (1, 65535)),
@@ -52,7 +57,9 @@ TABLE = (
     ("remoterelay_off", "path", "/relay0/cmd/0", 127),
 )
 BY_KEY = {r[0]: r for r in TABLE}
-NETWORK = ("ip", "gateway", "subnet", "dns1", "dns2", "http_port", "dhcp", "hostname")
+# applied at the next boot
+AT_BOOT = ("ip", "gateway", "subnet", "dns1", "dns2", "http_port", "dhcp", "hostname",
+           "time_zone", "ntp_servers")
 
 
 class ConfigError(ValueError):
@@ -64,6 +71,15 @@ def _ip(v):
     if len(parts) != 4 or not all(p.isdigit() and len(p) <= 3 and int(p) <= 255 for p in parts):
         return False
     return True
+
+
+def _server(text):
+    host, _, port = text.strip().partition(":")
+    if port and not (port.isdigit() and 1 <= int(port) <= 65535):
+        return False
+    labels = host.split(".")
+    return bool(host) and all(x and len(x) < 64 and all(c.isalpha() or c.isdigit() or c == "-"
+                                                           for c in x) for x in labels)
 
 
 def check(key, value):
@@ -89,6 +105,10 @@ def check(key, value):
         raise ConfigError("%s must be a string" % key)
     if any(0xD800 <= ord(c) <= 0xDFFF for c in value):
         raise ConfigError("%s is not valid text" % key)
+    if kind == "choice":
+        if value not in lim:
+            raise ConfigError("%s must be one of %s" % (key, ", ".join(lim)))
+        return value
     if kind == "ip":
         if not _ip(value):
             raise ConfigError("%s is not an IPv4 address: '%s'" % (key, value))
@@ -100,6 +120,9 @@ def check(key, value):
         raise ConfigError("hostname must be letters, digits and '-'")
     if kind == "path" and not value.startswith("/"):
         raise ConfigError("%s must start with '/'" % key)
+    if kind == "servers" and not all(_server(x) for x in value.split(",")):
+        raise ConfigError("%s must be host names or addresses, with an optional :port, "
+                          "separated by commas" % key)
     return value
 
 
@@ -132,8 +155,8 @@ class Config:
         return "{" + ",".join(out) + "}"
 
     def update(self, text):
-        """Apply a JSON object of keys to change; all of it or nothing. Returns the network
-        keys whose change takes effect at the next boot, and the keys that were ignored."""
+        """Apply a JSON object of keys to change; all of it or nothing. Returns the keys whose
+        change takes effect at the next boot, and the keys that were ignored."""
         try:
             d = json.loads(text)
         except ValueError:
@@ -155,7 +178,7 @@ class Config:
             raise ConfigError("RelayPlus_max must not be below RelayPlus_min")
         if self.store is not None:
             self.store.write("config", {k: v for k, v in merged.items() if v != self.defaults[k]})
-        later = [k for k in new if k in NETWORK and new[k] != self.values[k]]
+        later = [k for k in AT_BOOT if k in new and new[k] != self.values[k]]
         self.values = merged
         return later, ignored
 

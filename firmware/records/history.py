@@ -6,11 +6,12 @@ CSV as the original: header line, then one line per pair of consecutive samples,
 first: `<epoch seconds>000,<import W>,<-export W>,<PV W>,<routed W>`, each the average power
 over the interval, rounded; CRLF line ends.
 """
+from net.clock import VALID_EPOCH      # before that the clock is not set: no sample
+
 INTERVAL_S = 1800
 SIZE = 193
 HEADER = "Time,Import réseau,Export réseau,Production PV,Routage ECS"
 RELAY_HEADER = "Time,Relais secondaire"
-VALID_EPOCH = 1680343200     # 2023-04-01: before that the clock is not set (no sample)
 
 
 class History:

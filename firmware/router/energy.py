@@ -73,13 +73,17 @@ class Energy:
                 self.relay_s // 60)
 
     def new_day(self, day):
-        """Call with the local day number: at the first call and at each midnight the day-start
-        references are set to the current indices."""
-        if day != self.day:
-            self.day = day
+        """Call with the local day number once the time of day is known: at each local
+        midnight the day-start references are set to the current indices. The first day
+        ever known is taken as it is (the references stay those of the boot: what was
+        counted before the clock was set still counts for today). Returns True when the
+        day changed (the indices are then saved with it)."""
+        if day == self.day:
+            return False
+        if self.day is not None:
             self.refs = self.snapshot()
-            return True
-        return False
+        self.day = day
+        return True
 
     def reset(self):
         for k in range(3):

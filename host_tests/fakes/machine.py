@@ -195,3 +195,13 @@ class Counter:
     def pulse(self, n=1):
         """Test helper: n edges counted by the hardware."""
         self.count += n * self.direction
+
+
+class RTC:
+    """The real-time clock: records what the firmware sets."""
+    set = None
+
+    def datetime(self, t=None):
+        if t is None:
+            return RTC.set
+        RTC.set = tuple(t)

@@ -35,7 +35,8 @@ class SimBoard(VirtualClock):
     NAME = "sim"
     WDT_TIMEOUT_MS = 8000
 
-    def __init__(self, scenario="clear_day", speed=None, data_dir="sim_data", start_us=START_US):
+    def __init__(self, scenario="clear_day", speed=None, data_dir="sim_data", start_us=START_US,
+                 clock_known=True):
         if isinstance(scenario, str):
             scenario = _scenario.load(scenario)
         elif isinstance(scenario, dict):
@@ -76,6 +77,8 @@ class SimBoard(VirtualClock):
         self.wdt_expired = False
         self._wall0 = None
         self.start_us = start_us
+        self.clock_known = clock_known
+        self._utc_set = None
         self._start_clock(start_us, _t(tm, "spin_us", 3))
 
     # --- clock ------------------------------------------------------------------------------
@@ -187,18 +190,21 @@ class SimBoard(VirtualClock):
         self.world.advance_to(float(self.now))
         return self.world.truth.snapshot()
 
-    def local_time(self):
-        """Seconds since local midnight of the scenario's first day. The house's clock: it
-        runs on through a reboot of the firmware (which restarts only the uptime)."""
+    def utc(self):
+        """UNIX time. The house's clock, which runs on through a reboot of the firmware:
+        the scenario's day is 2026-06-21 and its start is local time in Europe/Paris (CEST,
+        UTC+2); the clock runs at the scenario's time_scale. Once set (set_utc), it runs on
+        from there in real time; a board started unsynchronised counts from 0 until then."""
+        if self._utc_set is not None:
+            return self._utc_set[0] + (self.now - self._utc_set[1]) / 1e6
+        if not self.clock_known:
+            return (self.now - self.start_us) / 1e6
         sc = self.scenario
-        return sc.start_h * 3600 + (self.now - self.start_us) / 1e6 * sc.time_scale
+        start = SIM_DAY_EPOCH - 7200 + sc.start_h * 3600
+        return start + (self.now - self.start_us) / 1e6 * sc.time_scale
 
-    def local_day(self):
-        return int(self.local_time() // 86400)
-
-    def epoch(self):
-        """UNIX time: the scenario's day is 2026-06-21 (the clock runs at time_scale)."""
-        return SIM_DAY_EPOCH + self.local_time()
+    def set_utc(self, t):
+        self._utc_set = (t, self.now)
 
     def reboot(self):
         """The firmware restarts (the house does not): uptime starts again, outputs off."""

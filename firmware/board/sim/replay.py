@@ -75,8 +75,8 @@ class ReplayBoard(VirtualClock):
     def wdt_feed(self):
         pass
 
-    def local_day(self):
-        return 0
+    def utc(self):
+        return 0          # a clock never set: no local day, nothing rolls
 
     def between_windows(self, next_start):
         self.now += self.gap

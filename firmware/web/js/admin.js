@@ -14,6 +14,12 @@ addStrings({
   "adm.g.relayplus": ["RelayPlus", "RelayPlus"],
   "adm.g.temp": ["Limite de température", "Temperature limit"],
   "adm.g.remote": ["Relais distant", "Remote relay"],
+  "adm.g.time": ["Heure", "Time"],
+  "c.time_zone": ["Fuseau horaire", "Time zone"],
+  "c.ntp_servers": ["Serveurs de temps (NTP), séparés par des virgules", "Time servers (NTP), comma separated"],
+  "tz.Europe/Paris": ["Europe/Paris (heure légale, été et hiver)", "Europe/Paris (civil time, summer and winter)"],
+  "tz.UTC": ["UTC (heure solaire de MaxPV! 3.1)", "UTC (MaxPV! 3.1's solar time)"],
+  "adm.e.servers": ["Noms ou adresses, « :port » facultatif, séparés par des virgules", "Names or addresses, optional ':port', comma separated"],
   "c.dhcp": ["Adresse automatique (DHCP)", "Automatic address (DHCP)"],
   "c.ip": ["Adresse IP fixe", "Static IP address"],
   "c.subnet": ["Masque de sous-réseau", "Subnet mask"],
@@ -101,12 +107,19 @@ const GROUPS = [
   ["relayplus", ["RelayPlus_active", "RelayPlus_min", "RelayPlus_max", "RelayPlus_hour"]],
   ["temp", ["temp_limit_active", "max_temp"]],
   ["remote", ["remoterelay_active", "remoterelay_ip", "remoterelay_port", "remoterelay_on", "remoterelay_off"]],
+  ["time", ["time_zone", "ntp_servers"]],
 ];
 // the settings this page offers (a key of the table that is in no group is kept by the router
 // but not offered here: it does nothing yet)
 const OFFERED = GROUPS.flatMap((g) => g[1]);
 const IP = /^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)$/;
 const HOST = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/;
+// host[:port] entries separated by commas (config.py's "servers")
+const SERVER = /^[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*(:(\d{1,5}))?$/;
+const okServer = (x) => {
+  const m = SERVER.exec(x.trim());
+  return !!m && (!m[3] || (+m[3] >= 1 && +m[3] <= 65535));
+};
 const BY_KEY = Object.fromEntries(TABLES.config.map((r) => [r.key, r]));
 const ROWS = OFFERED.map((k) => BY_KEY[k]);
 let fields = {};
@@ -126,6 +139,8 @@ function check(r, f) {
     return /^-?\d+$/.test(s) && v >= min && v <= max ? { value: v } : { error: t("adm.e.int", { min, max }) };
   }
   if (r.type === "ip") return IP.test(s) ? { value: s } : { error: t("adm.e.ip") };
+  if (r.type === "choice") return { value: f.input.value };
+  if (r.type === "servers" && !s.split(",").every(okServer)) return { error: t("adm.e.servers") };
   const v = f.input.value;                     // text is kept as typed (a password may end in a space)
   if ([...v].length > r.check) return { error: t("adm.e.len", { n: r.check }) };
   if (r.type === "host" && !HOST.test(v)) return { error: t("adm.e.host") };
@@ -225,13 +240,18 @@ function field(r) {
   const id = "c-" + r.key;
   const f = (fields[r.key] = {});
   const hint = r.type === "int" ? t("adm.range", { min: r.check[0], max: r.check[1] })
-    : r.type === "str" || r.type === "path" || r.type === "host" ? t("adm.maxlen", { n: r.check }) : null;
+    : ["str", "path", "host", "servers"].includes(r.type) ? t("adm.maxlen", { n: r.check }) : null;
   f.msg = h("div", { id: id + "-msg", class: "result", "aria-live": "polite", "data-testid": "cmsg-" + r.key });
   const common = { id, name: r.key, "data-testid": "cfg-" + r.key, "aria-describedby": id + "-hint " + id + "-msg" };
   if (r.type === "flag") {
     f.input = h("input", { ...common, type: "checkbox", role: "switch" });
     f.box = h("div", { class: "field" }, h("label", { class: "switch", for: id }, f.input, label(r.key)),
       r.key === "dhcp" ? h("div", { class: "help", id: id + "-hint" }, t("adm.dhcp.help")) : null, f.msg);
+    return f.box;
+  }
+  if (r.type === "choice") {
+    f.input = h("select", common, r.check.map((v) => h("option", { value: v }, t("tz." + v).startsWith("tz.") ? v : t("tz." + v))));
+    f.box = h("div", { class: "field" }, h("label", { for: id }, label(r.key)), f.input, f.msg);
     return f.box;
   }
   const attrs = r.type === "int" ? { type: "number", inputmode: "numeric", min: r.check[0], max: r.check[1], step: 1 }

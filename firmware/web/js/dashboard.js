@@ -47,6 +47,7 @@ addStrings({
   "dash.activity": ["Activité", "Activity"],
   "dash.uptime": ["En marche depuis", "Up for"],
   "dash.time": ["Heure du routeur", "Router time"],
+  "dash.unsynced": ["non synchronisée (depuis le démarrage : {up})", "not synchronised (since boot: {up})"],
   "dash.samples": ["Échantillonnage", "Sampling"],
   "dash.anomalies": ["Anomalies", "Anomalies"],
   "dash.none": ["aucune", "none"],
@@ -167,7 +168,7 @@ function update(s) {
   el.anomalies.className = bad.length || !s.online ? "bad" : "";
   el.absent.hidden = d(29) !== 1;
   el.uptime.textContent = s.data[20];
-  el.time.textContent = s.time;
+  el.time.textContent = s.clock === "synced" ? s.time : t("dash.unsynced", { up: s.time });
   el.samples.textContent = num(d(22), 0) + " /s";
 }
 

@@ -37,10 +37,10 @@ async function tick() {
   busy = true;
   const s = { at: Date.now() };
   try {
-    const f = (await api.get("alldata&extended&states")).trim().split(",");
+    const f = (await api.get("alldata&extended&states&clock")).trim().split(",");
     const n = TABLES.data.length;
     s.data = f.slice(0, n);
-    [s.ssr, s.relay, s.ping, s.time] = f.slice(n);
+    [s.ssr, s.relay, s.ping, s.time, s.clock] = f.slice(n);
     s.online = s.ping === "running";
     keep(s);
   } catch (e) {

@@ -1,0 +1,135 @@
+"""Network time: an asyncio SNTP client (RFC 4330) that sets the clock (net/clock.py).
+Imported only when time servers are configured: the router's core does without it.
+
+Nothing here blocks the router loop. MicroPython's `ntptime` does a blocking `getaddrinfo`
+(lwIP's resolver, seconds when the DNS server is silent) and a 1 s blocking receive, so it
+is not used: names are resolved by our own DNS query (net/dns.py) to the network's DNS
+server, and both exchanges are non-blocking UDP polled every POLL_MS, each bounded by
+TIMEOUT_MS. The servers are tried in turn; a reply counts only if it answers our request
+(originate timestamp), comes from a synchronised server (leap indicator, stratum 1-15) and
+gives a plausible time (after VALID_EPOCH). Then the clock is re-synchronised every
+PERIOD_S; after a failed round, again after a back-off that doubles from RETRY_S to
+RETRY_MAX_S.
+"""
+import asyncio
+import socket
+import struct
+from net import dns
+from net.clock import VALID_EPOCH
+
+NTP_PORT = 123
+NTP_TO_UNIX = 2208988800       # seconds from 1900-01-01 to 1970-01-01
+POLL_MS = 20
+TIMEOUT_MS = 2000
+PERIOD_S = 3600
+RETRY_S = 10
+RETRY_MAX_S = 600
+
+
+def _host_port(text, default):
+    host, _, port = text.strip().partition(":")
+    return host, int(port) if port else default
+
+
+def _is_ip(host):
+    parts = host.split(".")
+    return len(parts) == 4 and all(p.isdigit() for p in parts)
+
+
+async def _exchange(addr, request, accept):
+    """Send `request` to addr over UDP and wait (bounded, polled) for a datagram that
+    `accept` turns into something other than None; returns it, or None on time-out."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.setblocking(False)
+        s.sendto(request, socket.getaddrinfo(addr[0], addr[1])[0][-1])
+        for _ in range(TIMEOUT_MS // POLL_MS):
+            await asyncio.sleep_ms(POLL_MS)
+            while True:
+                try:
+                    data = s.recv(512)
+                except OSError:       # nothing (more) waiting
+                    break
+                got = accept(data)
+                if got is not None:
+                    return got
+        return None
+    finally:
+        s.close()
+
+
+async def resolve(name, server, qid=0x4D50):
+    """The IPv4 address of `name` from the DNS server `server` ("a.b.c.d[:port]"), or None."""
+    if _is_ip(name):
+        return name
+    return await _exchange(_host_port(server, 53), dns.query(qid, name),
+                           lambda data: dns.first_address(data, qid))
+
+
+def _request(stamp):
+    # LI 0, version 4, mode 3 (client); our transmit timestamp identifies the reply
+    return b"\x23" + bytes(39) + stamp
+
+
+def _reply_time(data, stamp):
+    """The server's transmit time (UNIX seconds, float) from a valid reply to `stamp`."""
+    if len(data) < 48 or data[24:32] != stamp:
+        return None
+    if data[0] & 0x07 != 4 or data[0] >> 6 == 3 or not 1 <= data[1] <= 15:
+        return None          # not a server reply, or an unsynchronised server
+    secs, frac = struct.unpack("!II", data[40:48])
+    t = secs - NTP_TO_UNIX + frac / 4294967296
+    return t if t >= VALID_EPOCH else None
+
+
+class Sntp:
+    """Keeps `clock` (a net.clock.Clock) right. servers: "host[:port]" strings; dns_server:
+    () -> the DNS server to ask for names ("a.b.c.d[:port]"), or None when there is none."""
+
+    def __init__(self, clock, servers, dns_server=None):
+        self.clock = clock
+        self.board = clock.board
+        self.servers = list(servers)
+        self.dns_server = dns_server
+        self.synced_at = None       # board seconds of the last good synchronisation
+        self.server = None          # the server that gave it
+        self.rounds = 0
+        self.failures = 0
+
+    async def sync_once(self):
+        """One round over the servers; True when the clock was set."""
+        self.rounds += 1
+        for entry in self.servers:
+            host, port = _host_port(entry, NTP_PORT)
+            server = self.dns_server() if self.dns_server else None
+            if not _is_ip(host) and not server:
+                continue
+            try:
+                addr = await resolve(host, server)
+                if addr is None:
+                    continue
+                b = self.board
+                stamp = struct.pack("!II", int(b.utc()) + NTP_TO_UNIX,
+                                    (b.ticks_us() & 0xFFFFF) << 12)
+                t0 = b.seconds()
+                t = await _exchange((addr, port), _request(stamp),
+                                    lambda data: _reply_time(data, stamp))
+            except (OSError, ValueError):     # no route, a bad name
+                continue
+            if t is not None:
+                self.clock.set_utc(t + (b.seconds() - t0) / 2)
+                self.synced_at = b.seconds()
+                self.server = entry
+                return True
+        self.failures += 1
+        return False
+
+    async def run(self):
+        retry = RETRY_S
+        while True:
+            if await self.sync_once():
+                retry = RETRY_S
+                await asyncio.sleep(PERIOD_S)
+            else:
+                await asyncio.sleep(retry)
+                retry = min(retry * 2, RETRY_MAX_S)

@@ -118,7 +118,7 @@ def test_query_and_answer_parsing_agree_with_dnspython():
     r.answer.append(dns.rrset.from_text("pool.ntp.org.", 60, "IN", "CNAME", "x.pool.ntp.org."))
     r.answer.append(dns.rrset.from_text("x.pool.ntp.org.", 60, "IN", "A", "10.1.2.3", "10.1.2.4"))
     wire = r.to_wire()                       # with name compression
-    assert D.first_address(wire, 0x1234) == "10.1.2.3"
+    assert D.first_address(wire, 0x1234) in ("10.1.2.3", "10.1.2.4")   # an rrset is a set
     assert D.first_address(wire, 0x1235) is None            # not our query
     r.set_rcode(dns.rcode.NXDOMAIN)
     r.answer = []

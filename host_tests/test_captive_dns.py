@@ -31,11 +31,12 @@ def free_udp_port():
     return port
 
 
-@pytest.fixture(scope="module")
-def responder():
+def start_responder(address):
+    """The responder under MicroPython on a loopback port, giving `address` to every name;
+    returns (port, process) once it answers."""
     port = free_udp_port()
     code = ("import asyncio\nfrom net.captive_dns import CaptiveDns\n"
-            "asyncio.run(CaptiveDns(%r, %d, '127.0.0.1').run())\n" % (AP, port))
+            "asyncio.run(CaptiveDns(%r, %d, '127.0.0.1').run())\n" % (address, port))
     p = subprocess.Popen([MICROPYTHON, "-c", code], cwd=FIRMWARE,
                          env=dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (FIRMWARE, MPLIB)),
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -44,9 +45,14 @@ def responder():
         try:
             dns.query.udp(dns.message.make_query("probe.", "A"), "127.0.0.1", port=port,
                           timeout=0.5)
-            break
+            return port, p
         except dns.exception.Timeout:
             assert time.monotonic() < deadline and p.poll() is None, p.stdout.read()
+
+
+@pytest.fixture(scope="module")
+def responder():
+    port, p = start_responder(AP)
     yield port, p
     p.kill()
     p.wait()

@@ -11,9 +11,8 @@ import zoneinfo
 
 import pytest
 
-from conftest import FIRMWARE, MICROPYTHON, MPLIB
 from test_api import launch, ok
-from test_captive_dns import free_udp_port
+from test_captive_dns import free_udp_port, start_responder
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 
@@ -40,12 +39,7 @@ def ntp(tmp_path_factory):
 @pytest.fixture(scope="module")
 def dns_server():
     """A DNS server on loopback that gives 127.0.0.1 for every name (our captive responder)."""
-    port = free_udp_port()
-    code = ("import asyncio\nfrom net.captive_dns import CaptiveDns\n"
-            "asyncio.run(CaptiveDns('127.0.0.1', %d, '127.0.0.1').run())\n" % port)
-    p = subprocess.Popen([MICROPYTHON, "-c", code], cwd=FIRMWARE,
-                         env=dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (FIRMWARE, MPLIB)))
-    time.sleep(0.5)
+    port, p = start_responder("127.0.0.1")
     yield port
     p.kill()
     p.wait()

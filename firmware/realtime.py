@@ -40,6 +40,7 @@ AFTER_ZERO_US = const(150)
 LATE_START_US = const(100)  # a window up to this late on its zero still starts (unaligned by it)
 MIN_GAP_US = const(3000)   # left to the other asyncio tasks between two windows
 SAVE_EVERY_S = 300         # energy indices are written to flash this often (and on demand)
+RETRY_SAVE_S = 30          # after a failed write, again this soon
 PULSE_WINDOW_S = 60        # production power: pulse rate over this long (0 after 2 of them)
 STALE_S = 1.5              # as MaxPV!'s ping: "offline" after 1.5 s without fresh figures
 
@@ -74,6 +75,7 @@ class State(Report):
         self.temperature = None  # °C of the water tank, None without a probe
         self.index = (0, 0, 0, 0.0, 0)    # energy indices
         self.day_ref = (0, 0, 0, 0.0, 0)  # the same at the start of the day
+        self.storage_faults = 0  # storage faults since boot (the log says which)
         self.uptime = 0.0      # s since boot
         self.at = None         # uptime (s) of the last summary; None before the first
 
@@ -92,7 +94,8 @@ class Realtime:
         self.relay = Relay()
         self.energy = Energy()
         if store is not None:
-            self.energy.from_dict(store.read("energy"))
+            # the newest whole record (a damaged one is set aside, the previous one used)
+            self.energy.from_dict(store.read("energy", lambda d: Energy().from_dict(d)))
         self.acc = array("i", [0] * LEN)
         self.delays = array("i", [-1] * HORIZON)
         self.firing = False
@@ -237,6 +240,8 @@ class Realtime:
         e.count_pulses(b.pulses())
         self._production(n, e.pulses, st.uptime)
         st.temperature = b.temperature()
+        if self.store is not None:
+            st.storage_faults = self.store.fault_count
         d = self.day() if self.day else None
         if (d is not None and e.new_day(d)) or st.uptime - self.saved_at >= SAVE_EVERY_S:
             self.save_energy()
@@ -333,9 +338,12 @@ class Realtime:
         self._publish()
 
     def save_energy(self):
-        if self.store is not None:
-            self.store.write("energy", self.energy.to_dict())
-        self.saved_at = self.board.seconds()
+        """Save the indices now. A failed write (reported by the store) is retried after
+        RETRY_SAVE_S rather than SAVE_EVERY_S; the router goes on either way."""
+        now = self.board.seconds()
+        self.saved_at = now
+        if self.store is not None and not self.store.write("energy", self.energy.to_dict()):
+            self.saved_at = now - SAVE_EVERY_S + RETRY_SAVE_S
 
     def reset_energy(self):
         self.energy.reset()

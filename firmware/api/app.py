@@ -15,6 +15,7 @@ import asyncio
 import microdot.microdot as _microdot
 from microdot import Microdot, Request
 from api.endpoints import PATHS, TEXT, fail, serve
+from records.admin import LOCKED
 
 
 def _same_origin(req):
@@ -85,6 +86,8 @@ def _guard(admin, req):
     """None if a state-changing request may go on, else the refusal."""
     if not _same_origin(req):
         return fail("Forbidden: cross-site request refused", 403)
+    if admin.locked:
+        return fail(LOCKED, 403)
     if not admin.check(req.headers.get("Authorization")):
         hdrs = dict(TEXT)
         # The web UI asks for the password in its own dialog: a Basic challenge would make

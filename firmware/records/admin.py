@@ -1,10 +1,18 @@
 """The optional admin password: stored as a salted SHA-256, checked on HTTP Basic auth
-(user `admin`). Without a password set, everything is open, as on the original."""
+(user `admin`). Without a password set, everything is open, as on the original.
+
+A password record that is there but cannot be read (damaged flash) keeps the router locked:
+`locked` is True and every change is refused with LOCKED, which says how to reset it. Never
+open: a damaged file must not switch the password off."""
 import binascii
 import hashlib
 import os
 
 USER = "admin"
+LOCKED = ("Locked: the admin password record is damaged, so changes are refused. To reset it,"
+          " delete admin.json and admin.prev.json from the board's data folder (serial console:"
+          " import os; os.remove('/data/admin.json'); os.remove('/data/admin.prev.json')),"
+          " then restart the board")
 
 
 def _hash(salt, password):
@@ -14,8 +22,8 @@ def _hash(salt, password):
 class Admin:
     def __init__(self, store=None):
         self.store = store
-        d = store.read("admin") if store else None
-        self.rec = d if isinstance(d, dict) and "salt" in d and "hash" in d else None
+        self.rec = store.read("admin", _valid, keep=True) if store else None
+        self.locked = store is not None and self.rec is None and store.damaged("admin")
 
     def set(self, password):
         """A new password ("" removes it)."""
@@ -27,12 +35,15 @@ class Admin:
         if len(password) > 64:
             raise ValueError("the password is longer than 64 characters")
         salt = os.urandom(16)
-        self.rec = {"salt": binascii.hexlify(salt).decode(), "hash": _hash(salt, password)}
-        if self.store is not None:
-            self.store.write("admin", self.rec)
+        rec = {"salt": binascii.hexlify(salt).decode(), "hash": _hash(salt, password)}
+        if self.store is not None and not self.store.write("admin", rec):
+            raise ValueError("the password could not be saved (storage fault): unchanged")
+        self.rec = rec
 
     def check(self, authorization):
         """True if no password is set, or the Authorization header carries it."""
+        if self.locked:
+            return False
         if self.rec is None:
             return True
         if not authorization or not authorization.startswith("Basic "):
@@ -42,4 +53,19 @@ class Admin:
         except (ValueError, UnicodeError):
             return False
         salt = binascii.unhexlify(self.rec["salt"])
-        return user == USER and _hash(salt, pw) == self.rec["hash"]
+        return _same(_hash(salt, pw), self.rec["hash"]) and user == USER
+
+
+def _same(a, b):
+    """a == b in a time that does not depend on where they differ."""
+    diff = len(a) ^ len(b)
+    for x, y in zip(a, b):
+        diff |= ord(x) ^ ord(y)
+    return diff == 0
+
+
+def _valid(d):
+    try:
+        return len(binascii.unhexlify(d["salt"])) == 16 and len(d["hash"]) == 64
+    except (TypeError, KeyError, ValueError):
+        return False

@@ -134,8 +134,8 @@ class Config:
         if board_defaults:
             self.defaults.update(board_defaults)
         self.values = dict(self.defaults)
-        saved = store.read("config") if store else None
-        if isinstance(saved, dict):
+        saved = store.read("config", lambda d: isinstance(d, dict)) if store else None
+        if saved:
             for k, v in saved.items():
                 try:
                     self.values[k] = check(k, v)
@@ -176,8 +176,10 @@ class Config:
         merged.update(new)
         if merged["RelayPlus_max"] < merged["RelayPlus_min"]:
             raise ConfigError("RelayPlus_max must not be below RelayPlus_min")
-        if self.store is not None:
-            self.store.write("config", {k: v for k, v in merged.items() if v != self.defaults[k]})
+        if self.store is not None and not self.store.write(
+                "config", {k: v for k, v in merged.items() if v != self.defaults[k]}):
+            raise ConfigError("the configuration could not be saved (storage fault): "
+                              "nothing changed")
         later = [k for k in AT_BOOT if k in new and new[k] != self.values[k]]
         self.values = merged
         return later, ignored

@@ -18,8 +18,8 @@ class History:
     def __init__(self, store=None):
         self.store = store
         self.samples = []      # [epoch, routed Wh, imported Wh, exported Wh, produced Wh, relay min]
-        d = store.read("history") if store else None
-        if isinstance(d, dict) and d.get("v") == 1 and isinstance(d.get("samples"), list):
+        d = store.read("history", _valid) if store else None
+        if d:
             self.samples = [s for s in d["samples"] if isinstance(s, list) and len(s) == 6][-SIZE:]
 
     def tick(self, epoch, routed_wh, imported_wh, exported_wh, produced_wh, relay_min):
@@ -57,3 +57,7 @@ class History:
         for t, a, b, h in self._pairs():
             lines.append("%d000,%.1f" % (t, (b[5] - a[5]) * 100 / (h * 60)))
         return "\r\n".join(lines) + "\r\n"
+
+
+def _valid(d):
+    return isinstance(d, dict) and d.get("v") == 1 and isinstance(d.get("samples"), list)

@@ -1,9 +1,18 @@
-"""Power-loss-safe files on flash (LittleFS on the ESP32, a folder on the PC).
+"""Power-loss-safe records on flash (LittleFS on the ESP32, a folder on the PC), that degrade
+rather than die.
 
-A record is written to a temporary file, then renamed over the previous one: the rename is
-atomic on LittleFS and POSIX, so a power cut at any point leaves either the old record or
-the new one, never a torn mix. Each record also carries a CRC32 of its content, so a file
-damaged in any other way is ignored rather than trusted.
+A record is written to a temporary file, the current one becomes the previous generation,
+then the temporary file becomes the current one: each rename is atomic on LittleFS and
+POSIX, so a power cut at any point leaves the new record, or the old one (as current or as
+previous), never a torn mix. Each record carries a CRC32 of its content.
+
+Reading takes the newest good generation. A generation that is there but damaged (a bad
+CRC, bad JSON, or refused by the reader's own check) is moved aside as `NAME.bad-N.json`
+for whoever wants to look at it, never silently overwritten, and the fault is reported.
+A write that fails (flash full, unwritable, a driver error) returns False and is reported;
+nothing raises out of here into the router loop. `faults` keeps the last reports (also
+printed on the console); `damaged(name)` says whether a record was there but no generation
+of it could be used (for the admin password, a reason to stay locked, not to open).
 """
 import json
 import os
@@ -12,43 +21,124 @@ try:
 except ImportError:     # pragma: no cover - every MicroPython port we use has binascii
     from zlib import crc32
 
+ENOENT = 2
+KEEP_FAULTS = 8         # reports kept (the oldest go)
+MAX_SET_ASIDE = 9       # NAME.bad-1 .. bad-9; then the newest replaces bad-9
+
 
 class Store:
     def __init__(self, root, fs=None):
         self.root = root
         self.fs = fs or _Os()
         self.fs.makedirs(root)
+        self.faults = []        # (name, what happened), newest last
+        self.fault_count = 0
+        self._damaged = set()
 
-    def _path(self, name):
-        return self.root + "/" + name + ".json"
+    def _path(self, name, kind=""):
+        return "%s/%s%s.json" % (self.root, name, kind)
+
+    def _fault(self, name, what):
+        self.fault_count += 1
+        self.faults.append((name, what))
+        if len(self.faults) > KEEP_FAULTS:
+            del self.faults[0]
+        print("store: %s: %s" % (name, what))
 
     def write(self, name, obj):
+        """Save `obj` as the current generation; True if it is on flash."""
         body = json.dumps(obj)
         text = json.dumps({"crc": crc32(body.encode()) & 0xFFFFFFFF, "body": body})
-        tmp = self._path(name) + ".tmp"
-        self.fs.write(tmp, text)
-        self.fs.rename(tmp, self._path(name))
-
-    def read(self, name):
+        tmp = self._path(name, ".tmp")
         try:
-            text = self.fs.read(self._path(name))
-            d = json.loads(text)
-            body = d["body"]
-            if crc32(body.encode()) & 0xFFFFFFFF != d["crc"]:
-                return None
-            return json.loads(body)
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
+            self.fs.write(tmp, text)
+            try:
+                self.fs.rename(self._path(name), self._path(name, ".prev"))
+            except OSError:
+                pass            # no current generation yet
+            self.fs.rename(tmp, self._path(name))
+        except OSError as e:
+            self._fault(name, "not saved (%s)" % _why(e))
+            return False
+        self._damaged.discard(name)
+        return True
+
+    def read(self, name, valid=None, keep=False):
+        """The newest good generation of the record, or None. `valid(obj)` -> bool: the
+        reader's own check (a record with a good CRC can still lack what it needs). `keep`:
+        leave a damaged generation where it is (its presence means something: the admin
+        password stays locked at every boot until someone removes it)."""
+        bad = False
+        for kind in ("", ".prev"):
+            path = self._path(name, kind)
+            try:
+                text = self.fs.read(path)
+            except OSError as e:
+                if _errno(e) != ENOENT:
+                    self._fault(name, "unreadable (%s)" % _why(e))
+                    bad = True
+                continue
+            obj = _decode(text)
+            if obj is not None and (valid is None or valid(obj)):
+                if bad:
+                    self._fault(name, "the previous copy is used")
+                return obj
+            bad = True
+            if keep:
+                self._fault(name, "damaged (left in place)")
+            else:
+                self._set_aside(name, path)
+        if bad:
+            self._damaged.add(name)
+        return None
+
+    def damaged(self, name):
+        """The record was there, and no generation of it could be read."""
+        return name in self._damaged
+
+    def _set_aside(self, name, path):
+        for n in range(1, MAX_SET_ASIDE + 1):
+            dst = self._path(name, ".bad-%d" % n)
+            if n == MAX_SET_ASIDE or not self.fs.exists(dst):
+                break
+        try:
+            self.fs.rename(path, dst)
+            self._fault(name, "damaged: set aside as %s" % dst.rsplit("/", 1)[-1])
+        except OSError as e:
+            self._fault(name, "damaged, and could not be set aside (%s)" % _why(e))
 
     def remove(self, name):
-        try:
-            self.fs.remove(self._path(name))
-        except OSError:
-            pass
+        for kind in ("", ".prev"):
+            try:
+                self.fs.remove(self._path(name, kind))
+            except OSError:
+                pass
+        self._damaged.discard(name)
+
+
+def _decode(text):
+    try:
+        d = json.loads(text)
+        body = d["body"]
+        if crc32(body.encode()) & 0xFFFFFFFF != d["crc"]:
+            return None
+        return json.loads(body)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _errno(e):
+    return e.args[0] if e.args else None
+
+
+def _why(e):
+    n = _errno(e)
+    return {28: "flash full", 30: "read-only", 5: "I/O error", 13: "not permitted"}.get(
+        n, "error %s" % n)
 
 
 class _Os:
-    """The real file system. Tests substitute one that cuts the power mid-operation."""
+    """The real file system. Tests substitute one that cuts the power or fails mid-operation."""
 
     def makedirs(self, path):
         p = ""
@@ -71,6 +161,13 @@ class _Os:
     def read(self, path):
         with open(path) as f:
             return f.read()
+
+    def exists(self, path):
+        try:
+            os.stat(path)
+            return True
+        except OSError:
+            return False
 
     def rename(self, a, b):
         os.rename(a, b)

@@ -99,13 +99,26 @@ class Energy:
                 "relay_s": self.relay_s, "refs": list(self.refs), "day": self.day}
 
     def from_dict(self, d):
-        if not d or d.get("v") != 1:
+        """Load a saved record; False (and nothing changed) if it is not a whole one."""
+        try:
+            if d.get("v") != 1:
+                return False
+            wh = [int(d["wh"][k]) for k in range(3)]
+            rem = [int(d["rem"][k]) for k in range(3)]
+            pulses = int(d["pulses"])
+            relay_s = int(d["relay_s"])
+            refs = tuple(int(x) for x in d["refs"]) if d.get("refs") else None
+            if refs is not None and len(refs) != 5:
+                return False
+            day = d.get("day")
+            day = None if day is None else int(day)
+        except (AttributeError, KeyError, IndexError, TypeError, ValueError):
             return False
         for k in range(3):
-            self.wh[k] = int(d["wh"][k])
-            self.rem[k] = int(d["rem"][k])
-        self.pulses = int(d["pulses"])
-        self.relay_s = int(d["relay_s"])
-        self.refs = tuple(d["refs"]) if d.get("refs") else self.snapshot()
-        self.day = d.get("day")
+            self.wh[k] = wh[k]
+            self.rem[k] = rem[k]
+        self.pulses = pulses
+        self.relay_s = relay_s
+        self.refs = refs or self.snapshot()
+        self.day = day
         return True

@@ -125,7 +125,8 @@ class Params:
     def save(self):
         if self.store is None:
             raise ParamError("no storage")
-        self.store.write("params", {"v": 1, "values": list(self.values)})
+        if not self.store.write("params", {"v": 1, "values": list(self.values)}):
+            raise ParamError("the parameters could not be saved (storage fault; see the log)")
 
     def load(self):
         """Bring back the saved values. Without saved values nothing changes (returns False)."""
@@ -144,22 +145,28 @@ class Params:
         self._changed()
 
     def _read_saved(self):
+        """The saved values; a saved set that does not validate is refused as a whole (the
+        store then sets it aside and offers the previous one)."""
         if self.store is None:
             return None
-        d = self.store.read("params")
-        if not d or d.get("v") != 1:
-            return None
-        vals = d.get("values")
-        if not isinstance(vals, list) or len(vals) != COUNT:
-            return None
-        out = []
-        for n, v in enumerate(vals, 1):
-            try:
-                out.append(parse(n, repr(v)))
-            except ParamError:
-                return None   # a saved set that no longer validates is ignored as a whole
-        return out
+        return _parse_saved(self.store.read("params", lambda d: _parse_saved(d) is not None))
 
     def _changed(self):
         for f in self.listeners:
             f(self)
+
+
+def _parse_saved(d):
+    try:
+        vals = d["values"] if d.get("v") == 1 else None
+    except (AttributeError, KeyError, TypeError):
+        return None
+    if not isinstance(vals, list) or len(vals) != COUNT:
+        return None
+    out = []
+    for n, v in enumerate(vals, 1):
+        try:
+            out.append(parse(n, repr(v)))
+        except ParamError:
+            return None
+    return out

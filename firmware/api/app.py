@@ -109,6 +109,9 @@ def make_app(backend):
     @app.before_request
     async def guard(req):
         if req.path in guarded:
+            if req.method != "GET":
+                # microdot serves HEAD with the GET handler: a HEAD must not change anything
+                return fail("Method not allowed: %s changes only with GET" % req.path, 405)
             return _guard(backend.admin, req)
 
     def route(path):

@@ -68,9 +68,9 @@ class ConfigError(ValueError):
 
 def _ip(v):
     parts = v.split(".") if isinstance(v, str) else ()
-    if len(parts) != 4 or not all(p.isdigit() and len(p) <= 3 and int(p) <= 255 for p in parts):
-        return False
-    return True
+    # no leading zeros: 010 is octal to some resolvers and decimal to others
+    return len(parts) == 4 and all(p.isdigit() and len(p) <= 3 and int(p) <= 255 and
+                                   (p == "0" or p[0] != "0") for p in parts)
 
 
 def _server(text):
@@ -93,7 +93,7 @@ def check(key, value):
         try:
             bad = isinstance(value, bool) or (isinstance(value, str) and "_" in value)
             v = None if bad else int(value)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError):    # OverflowError: 1e999 is inf
             v = None
         if v is None or (isinstance(value, float) and value != int(value)):
             raise ConfigError("%s must be a whole number" % key)
@@ -105,6 +105,9 @@ def check(key, value):
         raise ConfigError("%s must be a string" % key)
     if any(0xD800 <= ord(c) <= 0xDFFF for c in value):
         raise ConfigError("%s is not valid text" % key)
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        # CR/LF in a path would be a header injected into the remote relay's request
+        raise ConfigError("%s must not contain control characters" % key)
     if kind == "choice":
         if value not in lim:
             raise ConfigError("%s must be one of %s" % (key, ", ".join(lim)))

@@ -77,6 +77,8 @@ def parse(number, text):
         raise ParamError("%s: '%s' is not a number" % (r[1], text))
     if v != v or v in (float("inf"), float("-inf")):
         raise ParamError("%s: '%s' is not a number" % (r[1], text))
+    if v == 0:
+        v = 0.0           # not -0.0, which would print as "-0.000"
     if r[6] == 0:
         if v != int(v):
             raise ParamError("%s takes a whole number, not %s" % (r[1], s))

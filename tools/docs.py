@@ -97,7 +97,9 @@ def api_md():
         "the original words (`Unknown request`, `Bad request`) and says what is wrong, and "
         "changes nothing. Unknown paths: 404. When an admin password is set, %s need HTTP "
         "Basic auth (user `admin`): 401 otherwise. A change that a browser marks as "
-        "cross-site is refused: 403." % " and ".join("`%s`" % p for p, _, changes in E.PATHS
+        "cross-site is refused: 403, and so is every change while the admin password record "
+        "is damaged (`Locked: ...`, with how to reset it). Changes are made with GET, as the "
+        "original's clients do; a HEAD to those paths gets 405 and changes nothing." % " and ".join("`%s`" % p for p, _, changes in E.PATHS
                                                       if changes),
         "",
         "A request is served by the first of its path's keys below that it carries (their "

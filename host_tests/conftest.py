@@ -67,6 +67,16 @@ def run_mp(code, heapsize=None, fakes=False, timeout=300, first=None):
         pytest.fail("no JSON result from micropython:\n%s\n%s" % (p.stdout[-4000:], p.stderr[-4000:]))
 
 
+def run_router(b, rt, seconds):
+    """Drive the router's loop as main.py does (windows, once-a-second summaries) for
+    `seconds` of the board's time, in this process."""
+    end = b.seconds() + seconds
+    while b.seconds() < end:
+        if rt.step():
+            rt.summary()
+        b.between_windows(rt.next_start())
+
+
 @pytest.fixture(scope="session")
 def browser():
     """Debian's chromium under Playwright, shared by the UI tests."""

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import FIRMWARE, ROOT
+from conftest import FIRMWARE, ROOT, run_router
 import main
 from board.sim.board import SimBoard
 from realtime import Refused, NothingSaved
@@ -22,14 +22,6 @@ INTERFACE = {"state", "running", "set_ssr_mode", "set_relay_mode", "set_param", 
 def router(tmp_path=None):
     b = SimBoard("clear_day")
     return b, main.make_router(b, Store(str(tmp_path)) if tmp_path else None)
-
-
-def run(b, rt, seconds):
-    end = b.seconds() + seconds
-    while b.seconds() < end:
-        if rt.step():
-            rt.summary()
-        b.between_windows(rt.next_start())
 
 
 def test_outside_realtime_the_router_is_reached_only_through_its_interface():
@@ -53,19 +45,19 @@ def test_the_state_is_complete_before_the_first_second(tmp_path):
     assert st.at is None and not rt.running()
     assert st.index == st.day_ref == (0, 0, 0, 0.0, 0)      # never None: "today" reads 0
     assert st.ssr_mode == AUTO and st.relay_mode == AUTO and st.delays is None
-    run(b, rt, 2.5)
+    run_router(b, rt, 2.5)
     assert rt.running() and st.vrms > 220 and st.index[ROUTED] > 0
 
 
 def test_commands_show_in_the_state_at_once(tmp_path):
     b, rt = router(tmp_path)
-    run(b, rt, 2.5)
+    run_router(b, rt, 2.5)
     rt.set_ssr_mode(FORCE)
     rt.set_relay_mode(STOP)
     assert (rt.state.ssr_mode, rt.state.relay_mode) == (FORCE, STOP)
     rt.reset_energy()
     assert rt.state.index[ROUTED] == 0 and rt.state.day_ref[ROUTED] == 0
-    run(b, rt, 5)
+    run_router(b, rt, 5)
     produced = rt.state.index[PRODUCED]        # Wh at CNT_CALIB = 1 Wh per pulse
     assert produced > 0
     rt.set_param(15, "2.5")                    # CNT_CALIB: the produced energy follows at once
@@ -80,7 +72,7 @@ def test_commands_show_in_the_state_at_once(tmp_path):
 ])
 def test_a_refused_command_says_why_and_changes_nothing(tmp_path, command, args):
     b, rt = router(tmp_path)
-    run(b, rt, 1.5)
+    run_router(b, rt, 1.5)
     before = (rt.state.ssr_mode, rt.state.relay_mode, rt.params_text())
     with pytest.raises(Refused) as e:
         getattr(rt, command)(*args)

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from conftest import run_router
 import main
 import realtime
 from board.sim.board import SimBoard
@@ -26,30 +27,22 @@ class Flash(_Os):
         _Os.write(self, path, text)
 
 
-def run(b, rt, seconds):
-    end = b.seconds() + seconds
-    while b.seconds() < end:
-        if rt.step():
-            rt.summary()
-        b.between_windows(rt.next_start())
-
-
 def test_a_failed_save_is_reported_retried_and_the_router_goes_on(tmp_path, monkeypatch):
     monkeypatch.setattr(realtime, "RETRY_SAVE_S", 2)
     flash = Flash()
     store = Store(str(tmp_path), flash)
     b = SimBoard("clear_day")
     rt = main.make_router(b, store)
-    run(b, rt, 1.5)
+    run_router(b, rt, 1.5)
     flash.full = True
     rt.saved_at = -1000                    # the periodic save is due now
-    run(b, rt, 1.5)                        # the save fails inside the router's summary
+    run_router(b, rt, 1.5)                        # the save fails inside the router's summary
     assert rt.state.storage_faults >= 1 and rt.running()
     assert store.faults[-1] == ("energy", "not saved (flash full)")
     stale = Store(str(tmp_path)).read("energy")["wh"][0]         # the save before the fault
     at_fault = rt.energy.wh[0]
     flash.full = False
-    run(b, rt, 2.5)                        # retried within RETRY_SAVE_S, not 5 minutes
+    run_router(b, rt, 2.5)                        # retried within RETRY_SAVE_S, not 5 minutes
     saved = Store(str(tmp_path)).read("energy")
     assert saved["wh"][0] >= at_fault > stale
 
@@ -58,7 +51,7 @@ def test_a_whole_record_missing_a_key_is_set_aside_and_the_previous_one_used(tmp
     store = Store(str(tmp_path))
     b = SimBoard("clear_day")
     rt = main.make_router(b, store)
-    run(b, rt, 2.5)
+    run_router(b, rt, 2.5)
     rt.save_energy()
     good = list(rt.energy.wh)
     incomplete = rt.energy.to_dict()
@@ -73,10 +66,10 @@ def test_a_damaged_energy_file_is_kept_aside_not_overwritten_with_zeros(tmp_path
     store = Store(str(tmp_path))
     b = SimBoard("clear_day")
     rt = main.make_router(b, store)
-    run(b, rt, 2.5)
+    run_router(b, rt, 2.5)
     rt.save_energy()
     before = list(rt.energy.wh)
-    run(b, rt, 1)
+    run_router(b, rt, 1)
     rt.save_energy()
     path = tmp_path / "energy.json"
     damaged = path.read_bytes()[:-20] + b"garbage"

@@ -11,6 +11,7 @@ import zoneinfo
 
 import pytest
 
+from conftest import run_router
 from test_api import launch, ok
 from test_captive_dns import free_udp_port, start_responder
 
@@ -92,23 +93,16 @@ def test_day_references_roll_at_local_midnight_of_the_clock(tmp_path):
                  clock_known=False)
     rt = main.make_router(b, Store(str(tmp_path)))
 
-    def run(seconds):
-        end = b.seconds() + seconds
-        while b.seconds() < end:
-            if rt.step():
-                rt.summary()
-            b.between_windows(rt.next_start())
-
-    run(1.5)
+    run_router(b, rt, 1.5)
     assert rt.energy.day is None             # time unknown: no day yet
     # set to 23:59:57 on 2026-10-24 in Paris (CEST): the day is adopted, references kept
     b.set_utc(datetime.datetime(2026, 10, 24, 23, 59, 57, tzinfo=PARIS).timestamp())
-    run(1.2)
+    run_router(b, rt, 1.2)
     st = rt.state
     day = rt.energy.day
     assert day is not None and st.day_ref == (0, 0, 0, 0.0, 0) and st.index[IMPORTED] > 0
     before = st.index[IMPORTED]
-    run(3)                                   # past local midnight
+    run_router(b, rt, 3)                                   # past local midnight
     assert rt.energy.day == day + 1
     assert before <= st.day_ref[IMPORTED] <= st.index[IMPORTED]    # today starts at midnight
 

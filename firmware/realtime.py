@@ -10,7 +10,7 @@ The interface (everything outside this module uses only this):
 - commands: `set_ssr_mode`, `set_relay_mode`, `set_param`, `save_params`, `load_params`,
   `format_params`, `reset_energy`, `save_energy`, `restart`; a refused command raises
   Refused (a ValueError saying what is wrong) and changes nothing.
-- parameter reads: `param(name)`, `param_text(n)`, `params_text()`.
+- parameter reads: `param_text(n)`, `params_text()`.
 - the loop's own calls (main.py): `step()`, `next_start()`, `summary()`.
 
 `step()` is the hot path (it must not allocate: host_tests/test_hot_path.py runs it under
@@ -65,7 +65,6 @@ class State(Report):
         self.bias_v = 0.0      # V at the voltage channel's zero (the board's mid-point)
         self.routed = 0.0      # W into the resistor, mean over the second
         self.produced = 0.0    # W, from the production meter's pulse rate
-        self.p_full = 0        # W the resistor takes at full conduction now
         self.load_absent = False  # the resistor draws nothing (thermostat open)
         self.delays = None     # (min, mean, max) firing delay in µs; None when not regulating
         self.ssr_mode = AUTO
@@ -215,7 +214,6 @@ class Realtime:
         self.routed_sum = self.frac_sum = self.win_count = 0
         c = self.ctrl
         st.load_absent = c.absent
-        st.p_full = c.p_full
         st.delays = c.delay_stats()
         st.synced = self.sync.locked
         st.bias_v = self._bias_v()
@@ -301,9 +299,6 @@ class Realtime:
         self.relay.set_mode(mode)
         self._publish()
 
-    def param(self, name):
-        return self.params.get(name)
-
     def param_text(self, number):
         """Parameter `number` (1..16) as MaxPV! prints it."""
         return self.params.text(number)
@@ -364,4 +359,10 @@ class Realtime:
         # The next summary covers only windows after the restart.
         self.t_summary = self.board.ticks_us()
         self.routed_sum = self.frac_sum = self.win_count = 0
+        # Until the mains is locked again: not running, not routing (ping says offline).
+        st = self.state
+        st.synced = False
+        st.routed = 0.0
+        st.delays = None
+        st.status = (st.status & status.RELAY) | status.SYNC_LOST
         self._publish()

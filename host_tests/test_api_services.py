@@ -28,17 +28,27 @@ def test_configmaxpv_partial_update_validation_and_reboot(tmp_path):
         assert cfg2["mqtt_port"] == 1884 and cfg2["ip"] == cfg["ip"]
         assert cfg2["mqtt_pass"] == "********"             # never read back
         # refused as a whole, nothing changed
-        for bad in ({"ip": "300.1.1.1"}, {"mqtt_port": 0}, {"nokey": 1}, {"mqtt_port": 1, "ip": "x"},
+        for bad in ({"ip": "300.1.1.1"}, {"mqtt_port": 0}, {"mqtt_port": 1, "ip": "x"},
                     {"RelayPlus_min": 600, "RelayPlus_max": 100}, {"hostname": "a b"}, {}):
             code, body, _ = get(fw.base, "/api/set?configmaxpv&value=" + q(bad))
             assert code == 400 and body.startswith("Bad request"), (bad, body)
         code, body, _ = get(fw.base, "/api/set?configmaxpv&value=%7Bnot%20json")
         assert code == 400 and "JSON" in body
         assert json.loads(get(fw.base, "/api/get?configmaxpv")[1]) == cfg2
+        # keys it does not know: ignored and named, nothing changed
+        assert ok(fw.base, "/api/set?configmaxpv&value=" + q({"nokey": 1})) == \
+            "Request successfully processed; ignored: nokey"
+        assert json.loads(get(fw.base, "/api/get?configmaxpv")[1]) == cfg2
         # posting the placeholder back keeps the password; network keys wait for a reboot
         port = free_port()
         body = ok(fw.base, "/api/set?configmaxpv&value=" + q(dict(cfg2, http_port=port)))
         assert "next reboot" in body and "http_port" in body
+        # still pending when the page sends it again; not pending once set back
+        body = ok(fw.base, "/api/set?configmaxpv&value=" + q(dict(cfg2, http_port=port)))
+        assert body.endswith("(applied at the next reboot: http_port)")
+        assert ok(fw.base, "/api/set?configmaxpv&value=" + q({"http_port": fw.port})) == \
+            "Request successfully processed"
+        ok(fw.base, "/api/set?configmaxpv&value=" + q({"http_port": port}))
         routed = float(ok(fw.base, "/api/get?data=09"))
         time.sleep(2)
         before = ok(fw.base, "/api/get?alldata").split(",")

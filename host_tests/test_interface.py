@@ -39,6 +39,21 @@ def test_outside_realtime_the_router_is_reached_only_through_its_interface():
     assert outside == {}
 
 
+def test_outside_the_router_only_its_tables_are_imported():
+    # main.py builds the router (measure, mains, params); the API, the records and the
+    # network side may take the router's tables and constants, never its machinery
+    allowed = {"status", "energy", "params"}
+    seen = set()
+    for folder in ("api", "records", "net"):
+        for d, _, files in os.walk(os.path.join(FIRMWARE, folder)):
+            for f in files:
+                if f.endswith(".py"):
+                    text = open(os.path.join(d, f), encoding="utf-8").read()
+                    for mod in re.findall(r"from router(?:\.(\w+))? import (\w+)", text):
+                        seen.add(mod[0] or mod[1])
+    assert seen and seen <= allowed, seen - allowed
+
+
 def test_the_state_is_complete_before_the_first_second(tmp_path):
     b, rt = router(tmp_path)
     st = rt.state
@@ -64,6 +79,10 @@ def test_commands_show_in_the_state_at_once(tmp_path):
     assert rt.state.index[PRODUCED] == 2.5 * produced
     rt.restart()
     assert (rt.state.ssr_mode, rt.state.relay_mode) == (AUTO, AUTO)
+    # until the mains is locked again: offline (MaxPV!'s ping), not routing, sync lost
+    assert not rt.running() and rt.state.routed == 0 and rt.state.status & 128
+    run_router(b, rt, 1.5)
+    assert rt.running()
 
 
 @pytest.mark.parametrize("command,args", [

@@ -144,6 +144,8 @@ class Config:
                     self.values[k] = check(k, v)
                 except ConfigError:
                     pass          # a key that no longer validates (or is gone) keeps its default
+        # what this boot runs with: a change of these is "at the next reboot" until then
+        self.booted = {k: self.values[k] for k in AT_BOOT}
 
     def get(self, key):
         return self.values[key]
@@ -159,7 +161,8 @@ class Config:
 
     def update(self, text):
         """Apply a JSON object of keys to change; all of it or nothing. Returns the keys whose
-        change takes effect at the next boot, and the keys that were ignored."""
+        new values wait for the next boot (they differ from what this boot runs with), and
+        the keys that were ignored."""
         try:
             d = json.loads(text)
         except ValueError:
@@ -173,8 +176,6 @@ class Config:
                 ignored.append(k)
             elif not (k == "mqtt_pass" and v == SECRET):
                 new[k] = check(k, v)
-        if not new and ignored:
-            raise ConfigError("no key this firmware knows (ignored: %s)" % ", ".join(ignored))
         merged = dict(self.values)
         merged.update(new)
         if merged["RelayPlus_max"] < merged["RelayPlus_min"]:
@@ -183,7 +184,7 @@ class Config:
                 "config", {k: v for k, v in merged.items() if v != self.defaults[k]}):
             raise ConfigError("the configuration could not be saved (storage fault): "
                               "nothing changed")
-        later = [k for k in AT_BOOT if k in new and new[k] != self.values[k]]
+        later = [k for k in AT_BOOT if merged[k] != self.booted[k]]
         self.values = merged
         return later, ignored
 

@@ -47,12 +47,18 @@ def test_a_failed_save_is_reported_retried_and_the_router_goes_on(tmp_path, monk
     assert saved["wh"][0] >= at_fault > stale
 
 
-def test_a_whole_record_missing_a_key_is_set_aside_and_the_previous_one_used(tmp_path):
+def counted_and_saved(tmp_path):
+    """A router that has counted for 2.5 s and saved its indices."""
     store = Store(str(tmp_path))
     b = SimBoard("clear_day")
     rt = main.make_router(b, store)
     run_router(b, rt, 2.5)
     rt.save_energy()
+    return b, rt, store
+
+
+def test_a_whole_record_missing_a_key_is_set_aside_and_the_previous_one_used(tmp_path):
+    b, rt, store = counted_and_saved(tmp_path)
     good = list(rt.energy.wh)
     incomplete = rt.energy.to_dict()
     del incomplete["pulses"]
@@ -63,11 +69,7 @@ def test_a_whole_record_missing_a_key_is_set_aside_and_the_previous_one_used(tmp
 
 
 def test_a_damaged_energy_file_is_kept_aside_not_overwritten_with_zeros(tmp_path):
-    store = Store(str(tmp_path))
-    b = SimBoard("clear_day")
-    rt = main.make_router(b, store)
-    run_router(b, rt, 2.5)
-    rt.save_energy()
+    b, rt, store = counted_and_saved(tmp_path)
     before = list(rt.energy.wh)
     run_router(b, rt, 1)
     rt.save_energy()

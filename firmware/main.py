@@ -3,11 +3,15 @@
 On an ESP32 it drives the real board; anywhere else it runs the simulated board:
     micropython firmware/main.py [--scenario NAME] [--speed X] [--seconds S] [--data DIR]
                                  [--port P] [--quiet 1] [--www DIR] [--ntp SERVERS]
-                                 [--dns ADDR:PORT]
+                                 [--dns ADDR:PORT] [--wifi setup] [--dns-port N]
 (--www: the folder of the built web UI; on the chip it is the image's /www. --ntp: the
 simulated board starts with its clock unset and takes the time from these NTP servers,
 host[:port] separated by commas, names resolved by the DNS server --dns; without it the
-simulated board's clock is the scenario's, and it asks no server.)
+simulated board's clock is the scenario's, and it asks no server. --wifi setup: the
+simulated board has a radio (board/sim/radio.py) and joins the network it has saved, or
+opens its setup access point: the portal is then served on 127.0.0.1 standing for
+192.168.4.1 and the captive DNS responder listens on UDP 127.0.0.1:--dns-port; without it
+the simulated board is on the computer's network, as if joined.)
 """
 import sys
 import asyncio
@@ -24,7 +28,8 @@ from net.clock import Clock
 
 def _args(argv):
     opts = {"scenario": "clear_day", "speed": "1", "seconds": "0", "data": "sim_data",
-            "port": "8080", "quiet": "0", "www": "www", "ntp": "", "dns": ""}
+            "port": "8080", "quiet": "0", "www": "www", "ntp": "", "dns": "",
+            "wifi": "", "dns-port": "8053"}
     k = 1
     while k < len(argv):
         a = argv[k]
@@ -33,7 +38,10 @@ def _args(argv):
             k += 2
         else:
             raise SystemExit("usage: main.py [--scenario NAME] [--speed X] [--seconds S] [--data DIR]"
-                             " [--port P] [--quiet 1] [--www DIR] [--ntp SERVERS] [--dns ADDR]")
+                             " [--port P] [--quiet 1] [--www DIR] [--ntp SERVERS] [--dns ADDR]"
+                             " [--wifi setup] [--dns-port N]")
+    if opts["wifi"] not in ("", "setup"):
+        raise SystemExit("--wifi takes 'setup' (a simulated radio) or nothing")
     return opts
 
 
@@ -78,7 +86,13 @@ class Firmware:
         # The time service: the configuration's servers on a device; on the simulated board
         # only those of --ntp (it must not ask the internet's servers on its own).
         self.servers = [s for s in (opts["ntp"] if sim else cfg("ntp_servers")).split(",") if s]
-        self.dns = opts["dns"] if sim else cfg("dns1")
+        self.wifi = None
+        self.dns = opts["dns"]
+        if not sim or opts["wifi"]:
+            from net.wifi import Wifi
+            radio = board.radio(self.dns or "127.0.0.1") if sim else board.radio()
+            self.wifi = Wifi(radio, self.config, board,
+                             (int(opts["dns-port"]), "127.0.0.1") if sim else (53, "0.0.0.0"))
         self.clock = Clock(board, cfg("time_zone"))
         self.rt = make_router(board, store, self.clock)
         self.history = History(store)
@@ -95,7 +109,15 @@ class Firmware:
         b = self.board
         rt = self.rt
         clock = self.clock
-        app = make_app(Backend(rt, clock, self.config, self.history, self.admin, self.reboot))
+        wifi = self.wifi
+        tasks = []
+        if wifi:
+            tasks.append(asyncio.create_task(wifi.run()))
+        app = make_app(Backend(rt, clock, self.config, self.history, self.admin, self.reboot,
+                               wifi))
+        if wifi:
+            from api import portal
+            portal.register(app, wifi, self.port)
         controls = getattr(b, "serve_controls", None)    # the simulated house's own routes
         if controls:
             controls(app)
@@ -103,12 +125,12 @@ class Firmware:
         web.register(app, self.opts["www"], self.config)
         host = "0.0.0.0" if b.NAME == "esp32" else "127.0.0.1"
         server = asyncio.create_task(app.start_server(host=host, port=self.port))
-        timesync = None
         if self.servers:
+            # names through the network's DNS server (DHCP's, or the configuration's)
             from net.sntp import Sntp
             dns = self.dns
-            timesync = asyncio.create_task(Sntp(clock, self.servers,
-                                                (lambda: dns) if dns else None).run())
+            tasks.append(asyncio.create_task(Sntp(clock, self.servers, wifi.dns_server if wifi
+                                                  else (lambda: dns) if dns else None).run()))
         seconds = float(self.opts["seconds"])
         quiet = self.opts["quiet"] != "0"
         while not self.rebooting:
@@ -122,8 +144,10 @@ class Firmware:
             await asyncio.sleep_ms(b.between_windows(rt.next_start()))
         rt.save_energy()
         b.ssr_off()
-        if timesync:
-            timesync.cancel()
+        if wifi:
+            wifi.close()
+        for t in tasks:
+            t.cancel()
         app.shutdown()
         await server
 

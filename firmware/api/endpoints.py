@@ -20,7 +20,7 @@ from api import data
 from realtime import Refused, NothingSaved
 from router import params as P
 from router.status import MODE_WORDS
-from records.config import ConfigError
+from records.config import ConfigError, check as check_config
 
 VERSION = "0.1.0"          # this firmware (served as the router's and the web UI's version)
 API_VERSION = "3.1"        # the MaxPV! API it serves
@@ -43,8 +43,9 @@ class Backend:
     """What the endpoints read and command (wired by main.py): the router's interface and
     the records beside it."""
 
-    def __init__(self, rt, clock, config, history, admin, reboot):
+    def __init__(self, rt, clock, config, history, admin, reboot, wifi=None):
         self.rt = rt
+        self.wifi = wifi               # net.wifi.Wifi, or None on a board without a radio
         self.clock = clock             # net.clock.Clock: text(), known()
         self.config = config
         self.history = history
@@ -162,6 +163,37 @@ def _get_time(b, a):
     return b.clock.text()
 
 
+def _json(obj):
+    import json
+    return json.dumps(obj), 200, JSON
+
+
+NO_RADIO = {"mode": "host", "joined": True}     # the simulated board on the host's network
+
+
+def _get_network(b, a):
+    """the network state, JSON: mode (station, connecting, setup: the access point is open,
+    idle; host: the simulated board on the computer's network), ssid, joined, rssi (dBm), ip,
+    gateway, dns, hostname, url (http://NAME.local), ap and ap_ip (the setup access point),
+    reason (why the last attempt to join failed: wrong_password, not_found, no_dhcp, timeout,
+    failed), trial (the last "save and connect": ssid and result: trying, joined, not_saved or
+    a reason), scanning, watchdog_restarts; and synced (the time of day is known)
+    example: network"""
+    d = b.wifi.state() if b.wifi else dict(NO_RADIO)
+    d["synced"] = b.clock.known()
+    return _json(d)
+
+
+def _get_networks(b, a):
+    """the Wi-Fi networks around, JSON: scanning, and networks [[ssid, rssi dBm, secured]]
+    strongest first; asking starts a new scan when the last is older than 15 s
+    example: networks"""
+    if b.wifi is None:
+        return _json({"scanning": False, "networks": []})
+    nets = b.wifi.scan_results()
+    return _json({"scanning": b.wifi.scanning, "networks": nets})
+
+
 # --- /api/set -------------------------------------------------------------------------------
 def _set_param(b, a):
     """set a parameter ('.' or ',' as decimal point); refused (nothing changed) if out of
@@ -227,6 +259,48 @@ def _set_adminpass(b, a):
         b.admin.set(v)
     except ValueError as e:
         return fail("Bad request: %s" % e)
+    return OK
+
+
+def _set_wifi(b, a):
+    """join a Wi-Fi network and save it once joined (the setup page's "save and connect"),
+    value=a JSON object: wifi_ssid, wifi_pass, and optionally dhcp, ip, subnet, gateway, dns1,
+    hostname (as configmaxpv; the others keep their values) and adminpass (set if not
+    empty). The access point stays up meanwhile; network's trial says how it went."""
+    import json
+    from net.wifi import TRIAL_KEYS
+    v = a.get("value")
+    if v is None:
+        return fail(MISSING)
+    if b.wifi is None:
+        return fail("Bad request: this board has no Wi-Fi radio (the simulated board uses "
+                    "the computer's network; start it with WIFI=setup)", 409)
+    try:
+        d = json.loads(v)
+    except ValueError:
+        d = None
+    if not isinstance(d, dict):
+        return fail("Bad request: the value must be a JSON object")
+    unknown_keys = [k for k in d if k not in TRIAL_KEYS and k != "adminpass"]
+    if unknown_keys:
+        return fail("Bad request: unknown key(s) %s" % ", ".join(unknown_keys))
+    if not d.get("wifi_ssid"):
+        return fail("Bad request: wifi_ssid (the network's name) is missing")
+    settings = {}
+    try:
+        for k in TRIAL_KEYS:
+            settings[k] = check_config(k, d[k]) if k in d else b.config.get(k)
+    except ConfigError as e:
+        return fail("Bad request: %s" % e)
+    if "wifi_pass" not in d:
+        settings["wifi_pass"] = ""
+    pw = d.get("adminpass")
+    if pw:
+        try:
+            b.admin.set(pw)
+        except ValueError as e:
+            return fail("Bad request: %s" % e)
+    b.wifi.try_network(settings)
     return OK
 
 
@@ -301,11 +375,14 @@ ENDPOINTS = (
     ("/api/get", "ssrstate", "ssrstate", _get_ssrstate),
     ("/api/get", "ping", "ping", _get_ping),
     ("/api/get", "time", "time", _get_time),
+    ("/api/get", "network", "network", _get_network),
+    ("/api/get", "networks", "networks", _get_networks),
     ("/api/set", "param", "param=NN&value=V", _set_param),
     ("/api/set", "relaymode", "relaymode&value=M", _set_relaymode),
     ("/api/set", "ssrmode", "ssrmode&value=M", _set_ssrmode),
     ("/api/set", "configmaxpv", "configmaxpv&value=JSON", _set_config),
     ("/api/set", "adminpass", "adminpass&value=P", _set_adminpass),
+    ("/api/set", "wifi", "wifi&value=JSON", _set_wifi),
     ("/api/action", "restart", "restart", _restart),
     ("/api/action", "resetindex", "resetindex", _resetindex),
     ("/api/action", "saveindex", "saveindex", _saveindex),

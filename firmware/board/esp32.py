@@ -209,6 +209,12 @@ class Esp32Board:
         import machine
         machine.reset()
 
+    def radio(self):
+        """The Wi-Fi radio (board/esp32_wifi.py); starting it blocks ~0.1-0.2 s, so it is
+        made before the router loop runs."""
+        from board.esp32_wifi import Esp32Wifi
+        return Esp32Wifi()
+
     def seconds(self):
         self._uptime()
         return self._up_s + self._up_ms / 1000

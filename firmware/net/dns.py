@@ -122,3 +122,8 @@ def first_address(buf, qid):
             return "%d.%d.%d.%d" % (buf[i], buf[i + 1], buf[i + 2], buf[i + 3])
         i += length
     return None
+
+
+def is_response(buf, qid):
+    """True for a DNS response to query `qid`, whatever it says (the server is there)."""
+    return len(buf) >= HEADER and (buf[0] << 8 | buf[1]) == qid and bool(buf[2] & 0x80)

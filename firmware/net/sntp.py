@@ -4,31 +4,23 @@ Imported only when time servers are configured: the router's core does without i
 Nothing here blocks the router loop. MicroPython's `ntptime` does a blocking `getaddrinfo`
 (lwIP's resolver, seconds when the DNS server is silent) and a 1 s blocking receive, so it
 is not used: names are resolved by our own DNS query (net/dns.py) to the network's DNS
-server, and both exchanges are non-blocking UDP polled every POLL_MS, each bounded by
-TIMEOUT_MS. The servers are tried in turn; a reply counts only if it answers our request
+server, and both exchanges are non-blocking UDP (net/udp.py), each bounded to 2 s. The servers are tried in turn; a reply counts only if it answers our request
 (originate timestamp), comes from a synchronised server (leap indicator, stratum 1-15) and
 gives a plausible time (after VALID_EPOCH). Then the clock is re-synchronised every
 PERIOD_S; after a failed round, again after a back-off that doubles from RETRY_S to
 RETRY_MAX_S.
 """
 import asyncio
-import socket
 import struct
 from net import dns
+from net.udp import exchange, host_port
 from net.clock import VALID_EPOCH
 
 NTP_PORT = 123
 NTP_TO_UNIX = 2208988800       # seconds from 1900-01-01 to 1970-01-01
-POLL_MS = 20
-TIMEOUT_MS = 2000
 PERIOD_S = 3600
 RETRY_S = 10
 RETRY_MAX_S = 600
-
-
-def _host_port(text, default):
-    host, _, port = text.strip().partition(":")
-    return host, int(port) if port else default
 
 
 def _is_ip(host):
@@ -36,33 +28,11 @@ def _is_ip(host):
     return len(parts) == 4 and all(p.isdigit() for p in parts)
 
 
-async def _exchange(addr, request, accept):
-    """Send `request` to addr over UDP and wait (bounded, polled) for a datagram that
-    `accept` turns into something other than None; returns it, or None on time-out."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        s.setblocking(False)
-        s.sendto(request, socket.getaddrinfo(addr[0], addr[1])[0][-1])
-        for _ in range(TIMEOUT_MS // POLL_MS):
-            await asyncio.sleep_ms(POLL_MS)
-            while True:
-                try:
-                    data = s.recv(512)
-                except OSError:       # nothing (more) waiting
-                    break
-                got = accept(data)
-                if got is not None:
-                    return got
-        return None
-    finally:
-        s.close()
-
-
 async def resolve(name, server, qid=0x4D50):
     """The IPv4 address of `name` from the DNS server `server` ("a.b.c.d[:port]"), or None."""
     if _is_ip(name):
         return name
-    return await _exchange(_host_port(server, 53), dns.query(qid, name),
+    return await exchange(host_port(server, 53), dns.query(qid, name),
                            lambda data: dns.first_address(data, qid))
 
 
@@ -100,7 +70,7 @@ class Sntp:
         """One round over the servers; True when the clock was set."""
         self.rounds += 1
         for entry in self.servers:
-            host, port = _host_port(entry, NTP_PORT)
+            host, port = host_port(entry, NTP_PORT)
             server = self.dns_server() if self.dns_server else None
             if not _is_ip(host) and not server:
                 continue
@@ -112,7 +82,7 @@ class Sntp:
                 stamp = struct.pack("!II", int(b.utc()) + NTP_TO_UNIX,
                                     (b.ticks_us() & 0xFFFFF) << 12)
                 t0 = b.seconds()
-                t = await _exchange((addr, port), _request(stamp),
+                t = await exchange((addr, port), _request(stamp),
                                     lambda data: _reply_time(data, stamp))
             except (OSError, ValueError):     # no route, a bad name
                 continue

@@ -7,8 +7,8 @@ time zone and the time servers.
 
 Keys are the original's (v3.1's six network keys first, then later versions'), plus what this
 firmware needs (dhcp, hostname). Ranges admit whatever the original's admin page can send.
-The MQTT password is never read back: GET shows "********" when one is set, and posting that
-placeholder back keeps the stored password.
+The passwords (SECRETS) are never read back: GET shows "********" when one is set, and
+posting that placeholder back keeps the stored password.
 
 Only the values that differ from the defaults are stored, so a default given by the board
 (the simulated board's http_port is its command line's) holds until the owner changes it.
@@ -17,10 +17,12 @@ import json
 from net.localtime import ZONES
 
 SECRET = "********"
+SECRETS = ("wifi_pass", "mqtt_pass")
 
 # (key, type, default, check) -- type: "ip", "int" (check = (min, max)), "flag",
 # "str" (check = max length), "host" (a DNS label), "path" (starts with "/"),
-# "choice" (check = the values), "servers" (comma-separated host[:port], check = max length)
+# "choice" (check = the values), "servers" (comma-separated host[:port], check = max length),
+# "wpa" (a WPA2 passphrase: 8..63 characters or 64 hex digits, or empty for an open network)
 TABLE = (
     ("ip", "ip", "192.168.1.250", None),
     ("gateway", "ip", "192.168.1.1", None),
@@ -30,7 +32,11 @@ TABLE = (
     ("http_port", "int", 80, (1, 65535)),
     ("dhcp", "flag", 1, None),
     ("hostname", "host", "maxpv", 32),
+    ("wifi_ssid", "str", "", 32),
+    ("wifi_pass", "wpa", "", 64),
     ("watchdogwifi_active", "flag", 0, None),
+    ("ap_after_min", "int", 3, (1, 60)),
+    ("ap_timeout_min", "int", 15, (0, 1440)),
     ("time_zone", "choice", "Europe/Paris", ZONES),
     ("ntp_servers", "servers", "pool.ntp.org,time.google.com", 127),
     ("mqtt_active", "flag", 0, None),
@@ -58,7 +64,7 @@ TABLE = (
 )
 BY_KEY = {r[0]: r for r in TABLE}
 # applied at the next boot
-AT_BOOT = ("ip", "gateway", "subnet", "dns1", "dns2", "http_port", "dhcp", "hostname",
+AT_BOOT = ("wifi_ssid", "wifi_pass", "ip", "gateway", "subnet", "dns1", "dns2", "http_port", "dhcp", "hostname",
            "time_zone", "ntp_servers")
 
 
@@ -118,6 +124,10 @@ def check(key, value):
         return value
     if len(value) > lim:
         raise ConfigError("%s is longer than %d characters" % (key, lim))
+    if kind == "wpa" and value and not (8 <= len(value) <= 63 or len(value) == 64 and all(
+            c in "0123456789abcdefABCDEF" for c in value)):
+        raise ConfigError("%s must be 8 to 63 characters, or 64 hex digits (WPA2), or empty "
+                          "for an open network" % key)
     if kind == "host" and not (value and all(c.isalpha() or c.isdigit() or c == "-" for c in value)
                                and value[0] != "-" and value[-1] != "-"):
         raise ConfigError("hostname must be letters, digits and '-'")
@@ -154,7 +164,7 @@ class Config:
         out = []
         for r in TABLE:
             v = self.values[r[0]]
-            if r[0] == "mqtt_pass" and v:
+            if r[0] in SECRETS and v:
                 v = SECRET
             out.append("%s:%s" % (json.dumps(r[0]), json.dumps(v)))
         return "{" + ",".join(out) + "}"
@@ -174,7 +184,7 @@ class Config:
         for k, v in d.items():
             if k not in BY_KEY:
                 ignored.append(k)
-            elif not (k == "mqtt_pass" and v == SECRET):
+            elif not (k in SECRETS and v == SECRET):
                 new[k] = check(k, v)
         merged = dict(self.values)
         merged.update(new)
@@ -187,6 +197,12 @@ class Config:
         later = [k for k in AT_BOOT if merged[k] != self.booted[k]]
         self.values = merged
         return later, ignored
+
+    def running(self, keys):
+        """This boot now runs with the current values of `keys` (the Wi-Fi joined them)."""
+        for k in keys:
+            if k in self.booted:
+                self.booted[k] = self.values[k]
 
     def erase(self):
         """Back to the defaults at the next boot (the original then starts its access point)."""

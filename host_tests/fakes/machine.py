@@ -205,3 +205,7 @@ class RTC:
         if t is None:
             return RTC.set
         RTC.set = tuple(t)
+
+
+def unique_id():
+    return b"\x24\x6f\x28\x9a\x5a\x17"      # a MAC-like id: the AP is MaxPV-5A17

@@ -213,6 +213,12 @@ class SimBoard(VirtualClock):
         self.boot_us = self.now
         self._wall0 = None
 
+    def radio(self, dns):
+        """The simulated Wi-Fi radio (board/sim/radio.py); `dns`: the DNS server its network's
+        DHCP gives."""
+        from .radio import SimRadio
+        return SimRadio(self, dns)
+
     def serve_controls(self, app):
         """Add the house's controls (/sim/set, /sim/state) to the firmware's HTTP app."""
         from . import http

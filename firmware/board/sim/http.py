@@ -10,6 +10,8 @@ simulated board (SimBoard.serve_controls); never part of the device image:
     GET /sim/set?mains=off|on          a grid outage
     GET /sim/set?clamp=open|closed     the CT clamp taken off the cable (no current through it;
                                        what the board picks up by itself remains)
+    GET /sim/set?wifi=down|nodhcp|up   every Wi-Fi network out of range (the box is off); in
+                                       range but no DHCP answer; back (board/sim/radio.py)
 """
 import json
 from .world import between
@@ -67,8 +69,12 @@ def register(app, board):
                 if a["clamp"] not in ("open", "closed"):
                     raise ValueError("clamp must be open or closed")
                 m["clamp"] = a["clamp"]
+            if "wifi" in a:
+                if a["wifi"] not in ("down", "nodhcp", "up"):
+                    raise ValueError("wifi must be down, nodhcp or up")
+                m["wifi"] = a["wifi"]
             if not m or m == sc.manual and not a:
-                raise ValueError("nothing to set (load, pv, thermostat, mains or clamp)")
+                raise ValueError("nothing to set (load, pv, thermostat, mains, clamp or wifi)")
         except ValueError as e:
             return "Bad request: %s" % e, 400, TEXT
         sc.manual = m

@@ -28,6 +28,7 @@ list of timed events. Keys (all optional, defaults below):
                    window_gap_ms: the other tasks' time between windows (both drawn
                    uniformly in [lo, hi] each window; board.py explains the model)
     events         [{"at": s, "for": s, <effect>}, ...]   ("for" absent: lasts to the end)
+    wifi           the Wi-Fi networks around and the radio's delays (board/sim/radio.py)
 
 Effects: "load": {"w", "pf"} (extra house load), "mains": "off", "hz": f, "v_rms": v,
 "thermostat": "open"|"closed", "glitch": volts (a spike at each voltage peak),
@@ -136,6 +137,7 @@ class Scenario:
         self.adc = d.get("adc") or {}
         self.timing = d.get("timing") or {}
         self.events = d.get("events", [])
+        self.wifi = d.get("wifi") or {}     # the neighbourhood's networks (board/sim/radio.py)
         self.manual = {}     # set at run time through /sim/set: load_w, pv_factor, thermostat,
         #                      mains, clamp
         self._state = State()

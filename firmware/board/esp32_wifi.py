@@ -1,0 +1,146 @@
+"""The ESP32's Wi-Fi radio (network.WLAN), with the interface net/wifi.py drives and
+board/sim/radio.py imitates: start/stop the station, open/close the setup access point,
+scan, and the reads (status, rssi, address) that return at once.
+
+What blocks, on MicroPython v1.27/v1.28 (ports/esp32/network_wlan.c), and what is done
+about it -- the router loop must never be held longer than a window gap (~3 ms):
+- `active(True)` on the first interface runs esp_wifi_start, RF calibration included
+  (~100-170 ms, ESP-IDF's RF calibration guide and published start-up logs), holding the
+  interpreter. It is done once, in the constructor, before the router loop starts; the
+  station interface then stays active for good.
+- Opening or closing the access point is `active()` on the AP interface with Wi-Fi already
+  started: only esp_wifi_set_mode, then a wait for the AP event that releases the
+  interpreter every tick. It happens when the setup AP opens or closes (minutes apart);
+  its cost on the chip is not measured (no board here): the simulated radio charges 3 ms.
+- `connect()` releases the interpreter around esp_wifi_connect and returns at once;
+  association, the handshake and DHCP go on in the Wi-Fi task (core 0, priority 23), and
+  their outcome is read from `status()`. `disconnect()`, `ifconfig`, `config`, `status()`
+  and `network.hostname()` only set or read the driver's state.
+- `scan()` blocks its caller for the whole scan (~2.4 s: 120 ms on each of channels 1-11,
+  360 ms passive on 12-14; ~2.8 s with the AP up; 2.5 s measured in esp32-wifi-manager
+  issue 40), with the interpreter released. So it runs on a `_thread` (stack from the IDF
+  heap, not MicroPython's; same core and priority as the main task, which keeps the
+  interpreter during the scan) and the coroutine polls for its end. A scan while the
+  station is connecting returns [] (ESP-IDF refuses it): net/wifi.py pauses the station.
+
+Statuses: network.WLAN.status() -> net/wifi.py's words. A wrong WPA2 password mostly
+shows as a handshake time-out (204) and, with unlimited reconnects, status() flips between
+CONNECTING and 202/204 (MicroPython issue 11625); the first failure code seen since
+`start()` is therefore kept, so a 250 ms poll cannot miss it.
+"""
+import asyncio
+import network
+import machine
+
+_STATUS = {
+    1000: "off", 1001: "connecting", 1010: "joined",
+    201: "not_found", 210: "not_found", 211: "not_found", 212: "not_found",
+    202: "wrong_password", 204: "wrong_password",
+    200: "failed", 203: "failed",
+}
+AP_IP = "192.168.4.1"          # ESP-IDF's default soft-AP address, its DHCP server on
+
+
+class Esp32Wifi:
+    AP_IP = AP_IP
+
+    def __init__(self):
+        self._sta = network.WLAN(network.WLAN.IF_STA)
+        self._ap = network.WLAN(network.WLAN.IF_AP)
+        self._ap.active(False)           # the chip may remember an AP from an earlier image
+        self._sta.active(True)           # esp_wifi_start: before the router loop runs
+        self._started = False
+        self._failure = None
+        self._scan = None
+
+    def chip_id(self):
+        """Four hex digits of the chip's MAC (the access point's name MaxPV-XXXX)."""
+        u = machine.unique_id()
+        return "%02X%02X" % (u[-2], u[-1])
+
+    def hostname(self, name):
+        # before connect(): it is sent in the DHCP request and the mDNS responder takes it
+        # at the first address (and never again: a change needs a reset)
+        network.hostname(name)
+
+    async def start(self, ssid, key, static=None):
+        s = self._sta
+        s.disconnect()
+        s.ifconfig(static if static else "dhcp")
+        self._failure = None
+        self._started = True
+        s.connect(ssid, key)
+
+    async def stop(self):
+        self._started = False
+        self._sta.disconnect()
+
+    def status(self):
+        if not self._started:
+            return "off"
+        w = _STATUS.get(self._sta.status(), "failed")
+        if w in ("wrong_password", "not_found", "failed") and self._failure is None:
+            self._failure = w
+        if w == "joined":
+            self._failure = None
+            return w
+        return self._failure or w
+
+    def associated(self):
+        """Linked to the access point, with or without an address yet (status('rssi')
+        asks the driver for the AP's record, which exists only then)."""
+        try:
+            self._sta.status("rssi")
+            return True
+        except OSError:
+            return False
+
+    def rssi(self):
+        try:
+            return self._sta.status("rssi")
+        except OSError:
+            return None
+
+    def address(self):
+        """(ip, mask, gateway, dns) once joined, else None."""
+        if not self._sta.isconnected():
+            return None
+        return self._sta.ifconfig()
+
+    async def ap(self, name):
+        """Open the setup access point `name`, open (no password: docs/setup.md says
+        why), or close it (None)."""
+        a = self._ap
+        if name:
+            a.config(essid=name, authmode=0, max_clients=4)      # 0: open (WLAN.SEC_OPEN)
+            a.active(True)
+        else:
+            a.active(False)
+
+    def ap_clients(self):
+        return len(self._ap.status("stations")) if self._ap.active() else 0
+
+    def _scan_thread(self, box):
+        try:
+            box.append(self._sta.scan())
+        except Exception as e:       # OSError; anything else must not kill the thread silently
+            box.append(e)
+
+    async def scan(self):
+        """[(ssid, rssi dBm, secured)] strongest first."""
+        import _thread
+        box = []
+        _thread.start_new_thread(self._scan_thread, (box,))
+        while not box:
+            await asyncio.sleep_ms(100)
+        got = box[0]
+        if isinstance(got, Exception):
+            raise OSError(str(got))
+        rows = []
+        for r in got:          # (ssid bytes, bssid, channel, rssi, authmode, hidden)
+            try:
+                rows.append((r[0].decode(), r[3], r[4] != 0))
+            except UnicodeError:     # a name that is not UTF-8 cannot be typed on the page
+                pass
+        rows.sort(key=lambda x: -x[1])
+        return rows

@@ -96,13 +96,15 @@ closed = calls(n)
 W["networks"] = [(b"Voisin", b"\\x01" * 6, 6, -80, 3, False), (b"Maison", b"\\x02" * 6, 1, -55, 3, False),
                  (b"\\xff\\xfe", b"\\x03" * 6, 11, -70, 0, False), (b"Libre", b"\\x04" * 6, 11, -66, 0, False)]
 found = asyncio.run(r.scan())
-print(json.dumps([opened, clients, closed, found, W["scan_thread"] != _thread.get_ident()]))
+main = _thread.get_ident()
+print(json.dumps([opened, clients, closed, found, W["scan_thread"] != main, W["active_thread_1"] != main]))
 """)
-    opened, clients, closed, found, elsewhere = r
+    opened, clients, closed, found, scan_elsewhere, ap_elsewhere = r
     assert opened == [["ap", "config", [["authmode", 0], ["essid", "MaxPV-5A17"], ["max_clients", 4]]],
                       ["ap", "active", True]]
     assert clients == 2
     assert closed == [["ap", "active", False]]
     # strongest first, secured or not; a name that is not UTF-8 is left out
     assert found == [["Maison", -55, True], ["Libre", -66, False], ["Voisin", -80, True]]
-    assert elsewhere        # the blocking scan held another thread, not the router's
+    # the blocking scan and the AP's wait for its event held another thread, not the router's
+    assert scan_elsewhere and ap_elsewhere

@@ -16,6 +16,7 @@ SETUP = "/#setup"
 
 
 def register(app, wifi, port):
+    """After api/app.py's make_app (whose 404 handler it wraps)."""
     suffix = "" if port == 80 else ":%d" % port
 
     def ours(host):
@@ -24,10 +25,21 @@ def register(app, wifi, port):
         return name in (wifi.radio.AP_IP, st["ip"], st["hostname"], st["hostname"] + ".local",
                         "localhost")
 
-    @app.before_request
-    async def captive(req):
-        if not wifi.ap_open:
-            return None
-        if req.path in PROBES or not ours(req.headers.get("Host", "")):
+    def portal(req):
+        """The redirect to the setup page, or None when the request is the router's."""
+        if wifi.ap_open and (req.path in PROBES or not ours(req.headers.get("Host", ""))):
             return redirect("http://%s%s%s" % (wifi.radio.AP_IP, suffix, SETUP))
         return None
+
+    @app.before_request
+    async def captive(req):
+        return portal(req)
+
+    # microdot runs the before-request hooks only for a path that has a route: the others
+    # (/library/test/success.html...) reach the 404 handler, which must redirect as well
+    not_found = app.error_handlers[404]
+
+    async def captive_or_not_found(req):
+        return portal(req) or await not_found(req)
+
+    app.error_handlers[404] = captive_or_not_found

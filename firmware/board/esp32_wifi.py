@@ -9,19 +9,21 @@ about it -- the router loop must never be held longer than a window gap (~3 ms):
   interpreter. It is done once, in the constructor, before the router loop starts; the
   station interface then stays active for good.
 - Opening or closing the access point is `active()` on the AP interface with Wi-Fi already
-  started: only esp_wifi_set_mode, then a wait for the AP event that releases the
-  interpreter every tick. It happens when the setup AP opens or closes (minutes apart);
-  its cost on the chip is not measured (no board here): the simulated radio charges 3 ms.
+  started: esp_wifi_set_mode, then a wait without time-out for the AP's start or stop
+  event, which releases the interpreter every tick (10 ms). Run on the router's thread,
+  that wait would hold the loop until the event; so it runs on a `_thread`, and the loop
+  only waits for the interpreter while set_mode runs (not measured: no board here).
 - `connect()` releases the interpreter around esp_wifi_connect and returns at once;
   association, the handshake and DHCP go on in the Wi-Fi task (core 0, priority 23), and
   their outcome is read from `status()`. `disconnect()`, `ifconfig`, `config`, `status()`
   and `network.hostname()` only set or read the driver's state.
 - `scan()` blocks its caller for the whole scan (~2.4 s: 120 ms on each of channels 1-11,
   360 ms passive on 12-14; ~2.8 s with the AP up; 2.5 s measured in esp32-wifi-manager
-  issue 40), with the interpreter released. So it runs on a `_thread` (stack from the IDF
-  heap, not MicroPython's; same core and priority as the main task, which keeps the
-  interpreter during the scan) and the coroutine polls for its end. A scan while the
-  station is connecting returns [] (ESP-IDF refuses it): net/wifi.py pauses the station.
+  issue 40), with the interpreter released. So it runs on a `_thread` too (stack from the
+  IDF heap, not MicroPython's; same core and priority as the main task, which has the
+  interpreter meanwhile) and the coroutine polls for its end. A scan while the station is
+  connecting returns [] (ESP-IDF refuses it): net/wifi.py pauses the station.
+The simulated radio charges the loop what is left: 1-2 ms a call (board/sim/radio.py).
 
 Statuses: network.WLAN.status() -> net/wifi.py's words. A wrong WPA2 password mostly
 shows as a handshake time-out (204) and, with unlimited reconnects, status() flips between
@@ -39,6 +41,25 @@ _STATUS = {
     200: "failed", 203: "failed",
 }
 AP_IP = "192.168.4.1"          # ESP-IDF's default soft-AP address, its DHCP server on
+
+
+def _run(box, fn, arg):
+    try:
+        box.append(fn() if arg is None else fn(arg))
+    except Exception as e:       # OSError mostly; nothing may end the thread unreported
+        box.append(e)
+
+
+async def _off_loop(fn, arg=None):
+    """fn(arg) on a thread of its own, the router loop polling for its end (every 50 ms)."""
+    import _thread
+    box = []
+    _thread.start_new_thread(_run, (box, fn, arg))
+    while not box:
+        await asyncio.sleep_ms(50)
+    if isinstance(box[0], Exception):
+        raise OSError(str(box[0]))
+    return box[0]
 
 
 class Esp32Wifi:
@@ -113,29 +134,14 @@ class Esp32Wifi:
         a = self._ap
         if name:
             a.config(essid=name, authmode=0, max_clients=4)      # 0: open (WLAN.SEC_OPEN)
-            a.active(True)
-        else:
-            a.active(False)
+        await _off_loop(a.active, bool(name))
 
     def ap_clients(self):
         return len(self._ap.status("stations")) if self._ap.active() else 0
 
-    def _scan_thread(self, box):
-        try:
-            box.append(self._sta.scan())
-        except Exception as e:       # OSError; anything else must not kill the thread silently
-            box.append(e)
-
     async def scan(self):
         """[(ssid, rssi dBm, secured)] strongest first."""
-        import _thread
-        box = []
-        _thread.start_new_thread(self._scan_thread, (box,))
-        while not box:
-            await asyncio.sleep_ms(100)
-        got = box[0]
-        if isinstance(got, Exception):
-            raise OSError(str(got))
+        got = await _off_loop(self._sta.scan)
         rows = []
         for r in got:          # (ssid bytes, bssid, channel, rssi, authmode, hidden)
             try:

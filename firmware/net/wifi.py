@@ -290,6 +290,7 @@ class Wifi:
     async def run(self):
         saved = self.saved()
         if saved:
+            self.failing_since = self.board.seconds()     # missing until it has joined
             await self._join(saved)
         self._task = asyncio.create_task(self._watchdog())
         while True:

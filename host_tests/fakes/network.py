@@ -50,6 +50,8 @@ class WLAN:
     def active(self, on=None):
         if on is None:
             return self._active
+        import _thread
+        world["active_thread_%d" % self.if_id] = _thread.get_ident()
         self._log("active", bool(on))
         self._active = bool(on)
 

@@ -3,7 +3,7 @@ neighbourhood of networks that is scenario data (scenario key "wifi"):
 
     {"networks": [{"ssid": "Maison", "rssi": -58, "key": "soleil2026"}, ...],
      "assoc_s": 2.5, "dhcp_s": 1.0, "scan_s": 2.2, "not_found_s": 6.0,
-     "hold_ms": {"start": 3, "stop": 3, "ap": 3, "scan": 2}}
+     "hold_ms": {"start": 1, "stop": 1, "ap": 2, "scan": 2}}
 
 Joining takes assoc_s (association and the WPA2 handshake), then dhcp_s for an address; a
 wrong key is known after assoc_s, a network out of range after not_found_s (the chip scans
@@ -27,7 +27,7 @@ NEIGHBOURHOOD = [
     {"ssid": "FreeWifi_secure", "rssi": -80, "key": ""},
     {"ssid": "Atelier", "rssi": -88, "key": "copeaux"},
 ]
-HOLD_MS = {"start": 3, "stop": 3, "ap": 3, "scan": 2}
+HOLD_MS = {"start": 1, "stop": 1, "ap": 2, "scan": 2}
 LAN = ("127.0.0.1", "255.0.0.0", "127.0.0.1", "127.0.0.1")
 
 

@@ -1,0 +1,271 @@
+"""Joining the network (net/wifi.py) on the simulated board's radio (board/sim/radio.py),
+the firmware under MicroPython as `make sim WIFI=setup` runs it, driven over HTTP with the
+house's controls: a new board's setup access point and captive portal (redirects, and the
+captive DNS asked by a real DNS client), "save and connect" with a wrong password, a
+network out of range and no DHCP answer, then the right one; the loss of the network and
+its return; a network that never answers; eraseconfigesp; the Wi-Fi watchdog against a
+DNS server that stops answering; and the router's window cadence through all of it.
+
+The board runs as fast as it can (--speed 0, ~15x real time): every duration below is
+board time, read from the firmware's own answers.
+"""
+import json
+import re
+import socket
+import threading
+import time
+import urllib.parse
+
+import dns.message
+import dns.query
+import pytest
+
+from test_api import Firmware, get, ok
+from test_captive_dns import free_udp_port
+
+Q = urllib.parse.quote
+SECRET = "********"
+
+
+def boot(flash, *extra, quiet=True, scenario="clear_day", dns_port=None):
+    args = ["--wifi", "setup", "--dns-port", str(dns_port or free_udp_port()), *extra]
+    if not quiet:
+        args += ["--quiet", "0"]
+    fw = Firmware(flash, scenario=scenario, speed="0", args=args)
+    return fw
+
+
+def network(fw):
+    status, body, _ = get(fw.base, "/api/get?network")
+    assert status == 200, body
+    return json.loads(body)
+
+
+def config(fw):
+    return json.loads(get(fw.base, "/api/get?configmaxpv")[1])
+
+
+def seconds(fw):
+    return json.loads(get(fw.base, "/sim/state")[1])["seconds"]
+
+
+def until(fw, cond, wall=90, what=""):
+    """Poll the network state until cond(state) holds; returns that state."""
+    deadline = time.monotonic() + wall
+    while True:
+        st = network(fw)
+        if cond(st):
+            return st
+        assert time.monotonic() < deadline, "%s never came: %s" % (what, st)
+        time.sleep(0.05)
+
+
+def wait_board(fw, s):
+    end = seconds(fw) + s
+    while seconds(fw) < end:
+        time.sleep(0.05)
+
+
+def trial(fw, **settings):
+    assert ok(fw.base, "/api/set?wifi&value=" + Q(json.dumps(settings))) == \
+        "Request successfully processed"
+    return until(fw, lambda s: s["trial"] and s["trial"]["result"] != "trying", what="a result")
+
+
+def sim(fw, **kw):
+    ok(fw.base, "/sim/set?" + urllib.parse.urlencode(kw))
+
+
+def redirect(fw, path, host=None):
+    """(status, Location) of a request, not followed."""
+    c = socket.create_connection(("127.0.0.1", fw.port), timeout=5)
+    c.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+               % (path, host or "127.0.0.1:%d" % fw.port)).encode())
+    data = b""
+    while True:
+        chunk = c.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    c.close()
+    head = data.split(b"\r\n\r\n")[0].decode()
+    loc = re.search(r"(?im)^location: (.*)$", head)
+    return int(head.split()[1]), loc.group(1).strip() if loc else None
+
+
+@pytest.fixture
+def joined(tmp_path):
+    """A board that has joined "Maison" through the portal."""
+    fw = boot(tmp_path)
+    until(fw, lambda s: s["mode"] == "setup", what="the access point")
+    assert trial(fw, wifi_ssid="Maison", wifi_pass="soleil2026")["trial"]["result"] == "joined"
+    yield fw
+    fw.stop()
+
+
+PROBES = ("/generate_204", "/hotspot-detect.html", "/library/test/success.html",
+          "/connecttest.txt", "/ncsi.txt", "/canonical.html")
+
+
+def test_a_new_board_opens_its_setup_access_point_and_everything_leads_to_the_setup_page(tmp_path):
+    dns_port = free_udp_port()
+    fw = boot(tmp_path, dns_port=dns_port)
+    try:
+        st = until(fw, lambda s: s["mode"] == "setup", what="the access point")
+        assert st["ap"] == "MaxPV-5A17" and st["ap_ip"] == "127.0.0.1" and not st["joined"]
+        setup = "http://127.0.0.1:%d/#setup" % fw.port
+        for p in PROBES:                     # the phones' "is there internet?" checks
+            assert redirect(fw, p) == (302, setup), p
+        # any other site's name (the captive DNS sent the phone here) leads there too
+        assert redirect(fw, "/", host="connectivitycheck.gstatic.com") == (302, setup)
+        assert redirect(fw, "/favicon.ico", host="www.apple.com") == (302, setup)
+        # the router's own pages and API are served as usual
+        assert redirect(fw, "/")[0] == 200
+        assert ok(fw.base, "/api/get?ping") == "running"
+        # the captive DNS responder gives the access point's address to every name
+        for name in ("connectivitycheck.gstatic.com.", "captive.apple.com.", "www.msftconnecttest.com.",
+                     "maxpv.local.", "example.org."):
+            r = dns.query.udp(dns.message.make_query(name, "A"), "127.0.0.1", port=dns_port, timeout=2)
+            assert [a.address for rr in r.answer for a in rr] == ["127.0.0.1"], name
+        # the networks around, strongest first
+        deadline = time.monotonic() + 30
+        while True:
+            nets = json.loads(get(fw.base, "/api/get?networks")[1])
+            if nets["networks"] and not nets["scanning"]:
+                break
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert [n[0] for n in nets["networks"]] == ["Maison", "Livebox-7A3C", "FreeWifi_secure", "Atelier"]
+        assert nets["networks"][2] == ["FreeWifi_secure", -80, False]
+    finally:
+        fw.stop()
+
+
+def test_save_and_connect_reports_each_failure_keeps_the_access_point_and_joins_with_the_right_password(tmp_path):
+    fw = boot(tmp_path)
+    try:
+        until(fw, lambda s: s["mode"] == "setup", what="the access point")
+        st = trial(fw, wifi_ssid="Maison", wifi_pass="pas-le-bon")
+        assert st["trial"] == {"ssid": "Maison", "result": "wrong_password"}
+        assert st["mode"] == "setup" and st["ap"] == "MaxPV-5A17"
+        assert config(fw)["wifi_ssid"] == ""                 # nothing saved
+        assert trial(fw, wifi_ssid="Ailleurs", wifi_pass="12345678")["trial"]["result"] == "not_found"
+        sim(fw, wifi="nodhcp")
+        assert trial(fw, wifi_ssid="Maison", wifi_pass="soleil2026")["trial"]["result"] == "no_dhcp"
+        sim(fw, wifi="up")
+        # bad input is refused before anything is tried
+        for bad, why in (({"wifi_pass": "soleil2026"}, "wifi_ssid"),
+                         ({"wifi_ssid": "Maison", "wifi_pass": "court"}, "8 to 63"),
+                         ({"wifi_ssid": "Maison", "dhcp": 0, "ip": "192.168.1.300"}, "IPv4"),
+                         ({"wifi_ssid": "Maison", "hostname": "mon routeur"}, "hostname"),
+                         ({"wifi_ssid": "Maison", "mqtt_port": 1}, "unknown")):
+            status, body, _ = get(fw.base, "/api/set?wifi&value=" + Q(json.dumps(bad)))
+            assert status == 400 and why in body, (bad, body)
+        st = trial(fw, wifi_ssid="Maison", wifi_pass="soleil2026", hostname="chauffe-eau")
+        assert st["trial"]["result"] == "joined"
+        assert st["ip"] == "127.0.0.1" and st["rssi"] == -58 and st["url"] == "http://chauffe-eau.local"
+        cfg = config(fw)
+        assert (cfg["wifi_ssid"], cfg["wifi_pass"], cfg["hostname"], cfg["dhcp"]) == \
+            ("Maison", SECRET, "chauffe-eau", 1)                # the password is never read back
+        # the access point stays a minute for the phone to show the result, then closes
+        assert st["mode"] == "setup"
+        st = until(fw, lambda s: s["mode"] == "station", what="station mode")
+        assert st["ap"] is None and st["ssid"] == "Maison"
+        assert redirect(fw, "/generate_204")[0] == 404       # no portal any more
+        # and it is what this boot runs with: nothing waits for a reboot
+        assert "next reboot" not in ok(fw.base, "/api/set?configmaxpv&value=" + Q('{"mqtt_port":1883}'))
+    finally:
+        fw.stop()
+
+
+def test_a_lost_network_opens_the_access_point_after_three_minutes_and_its_return_closes_it(joined):
+    fw = joined
+    until(fw, lambda s: s["mode"] == "station", what="station mode")
+    sim(fw, wifi="down")
+    t0 = seconds(fw)
+    st = until(fw, lambda s: not s["joined"], what="the loss")
+    assert st["mode"] == "connecting"
+    st = until(fw, lambda s: s["mode"] == "setup", what="the access point")
+    waited = seconds(fw) - t0
+    assert 180 <= waited < 200, waited                     # ap_after_min = 3
+    assert st["reason"] == "not_found"
+    assert ok(fw.base, "/api/get?ping") == "running"      # the router never stopped
+    sim(fw, wifi="up")
+    st = until(fw, lambda s: s["mode"] == "station", what="the return")
+    assert st["joined"] and st["ap"] is None and st["reason"] is None
+
+
+def test_a_network_that_never_answers_gives_the_access_point_in_turns(joined):
+    fw = joined
+    until(fw, lambda s: s["mode"] == "station", what="station mode")
+    ok(fw.base, "/api/set?configmaxpv&value=" + Q('{"ap_after_min":1,"ap_timeout_min":2}'))
+    sim(fw, wifi="nodhcp")                                 # in range, but nobody answers
+    ok(fw.base, "/api/action?rebootesp")
+    fw.wait()
+    st = until(fw, lambda s: s["mode"] == "setup", what="the access point")
+    assert 60 <= seconds(fw) < 80 and st["reason"] == "no_dhcp"       # seconds since boot
+    t1 = seconds(fw)
+    until(fw, lambda s: s["mode"] == "connecting", what="the AP's time-out")
+    assert 115 <= seconds(fw) - t1 < 140                   # ap_timeout_min = 2
+    t2 = seconds(fw)
+    until(fw, lambda s: s["mode"] == "setup", what="the access point again")
+    assert 55 <= seconds(fw) - t2 < 80      # t2 is read up to a few board seconds late
+    assert ok(fw.base, "/api/get?ping") == "running"
+
+
+def test_eraseconfigesp_and_a_reboot_give_a_new_board(joined):
+    fw = joined
+    until(fw, lambda s: s["mode"] == "station", what="station mode")
+    ok(fw.base, "/api/action?eraseconfigesp")
+    assert network(fw)["mode"] == "station"                # as the original: until the reboot
+    ok(fw.base, "/api/action?rebootesp")
+    fw.wait()
+    st = until(fw, lambda s: s["mode"] == "setup", what="the access point")
+    assert st["ssid"] == "" and config(fw)["wifi_ssid"] == "" and config(fw)["wifi_pass"] == ""
+
+
+class DnsServer:
+    """The LAN's DNS server for the watchdog: answers anything (a minimal response) on a
+    loopback UDP port while `up`."""
+
+    def __init__(self):
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind(("127.0.0.1", 0))
+        self.s.settimeout(0.2)
+        self.port = self.s.getsockname()[1]
+        self.up = True
+        self.asked = 0
+        self.alive = True
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while self.alive:
+            try:
+                msg, peer = self.s.recvfrom(512)
+            except OSError:
+                continue
+            self.asked += 1
+            if self.up and len(msg) >= 12:
+                self.s.sendto(msg[:2] + b"\x81\x83" + msg[4:], peer)    # NXDOMAIN: still there
+
+
+def test_the_watchdog_restarts_the_wifi_when_the_dns_server_stops_answering(tmp_path):
+    server = DnsServer()
+    fw = boot(tmp_path, "--dns", "127.0.0.1:%d" % server.port)
+    try:
+        until(fw, lambda s: s["mode"] == "setup", what="the access point")
+        trial(fw, wifi_ssid="Maison", wifi_pass="soleil2026")
+        ok(fw.base, "/api/set?configmaxpv&value=" + Q('{"watchdogwifi_active":1}'))
+        until(fw, lambda s: s["mode"] == "station", what="station mode")
+        wait_board(fw, 700)                                 # answered: nothing to do
+        assert server.asked >= 10 and network(fw)["watchdog_restarts"] == 0
+        server.up = False
+        t0 = seconds(fw)
+        until(fw, lambda s: s["watchdog_restarts"] == 1, wall=120, what="a restart")
+        # 600 s after the last answer, which came up to one 30 s period before t0
+        assert 570 <= seconds(fw) - t0 < 640
+        st = until(fw, lambda s: s["joined"], what="the rejoin")   # the Wi-Fi, not the router
+        assert st["mode"] == "station" and ok(fw.base, "/api/get?ping") == "running"
+    finally:
+        server.alive = False
+        fw.stop()

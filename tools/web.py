@@ -53,6 +53,7 @@ def tables():
                    for n, name, unit, default, lo, hi, dec, help_ in params.TABLE],
         "config": [{"key": k, "type": t, "default": d, "check": c} for k, t, d, c in config.TABLE],
         "secret": config.SECRET,
+        "secrets": list(config.SECRETS),
         "data": [{"n": n, "name": name, "unit": unit} for n, name, unit, _ in data.TABLE],
         "alldata": data.ALLDATA,
         "status": [{"bit": 1 << k, "name": name} for k, name in enumerate(status.BITS)],

@@ -6,9 +6,18 @@
 import { t, addStrings } from "./i18n.js";
 import { h, toast, confirmAction } from "./dom.js";
 import * as api from "./api.js";
+import { IP, HOST, okWpa } from "./checks.js";
 
 addStrings({
+  "adm.g.wifi": ["Wi-Fi", "Wi-Fi"],
   "adm.g.net": ["Réseau", "Network"],
+  "c.wifi_ssid": ["Réseau Wi-Fi (SSID)", "Wi-Fi network (SSID)"],
+  "c.wifi_pass": ["Mot de passe Wi-Fi", "Wi-Fi password"],
+  "c.ap_after_min": ["Point d'accès de configuration après (min sans réseau)", "Setup access point after (min without the network)"],
+  "c.ap_timeout_min": ["Fermeture du point d'accès après (min, 0 : jamais)", "Close the access point after (min, 0: never)"],
+  "c.watchdogwifi_active": ["Chien de garde Wi-Fi (redémarre le Wi-Fi après 10 min sans réponse du DNS)", "Wi-Fi watchdog (restarts the Wi-Fi after 10 min without an answer from the DNS)"],
+  "adm.wpa": ["8 à 63 caractères, ou vide (réseau ouvert)", "8 to 63 characters, or empty (open network)"],
+  "adm.e.wpa": ["8 à 63 caractères (WPA2), ou vide pour un réseau ouvert", "8 to 63 characters (WPA2), or empty for an open network"],
   "adm.g.mqtt": ["MQTT", "MQTT"],
   "adm.g.boost": ["Boost", "Boost"],
   "adm.g.relayplus": ["RelayPlus", "RelayPlus"],
@@ -52,7 +61,7 @@ addStrings({
   "c.remoterelay_off": ["Chemin d'arrêt", "Switch-off path"],
   "adm.dhcp.help": ["L'adresse fixe et les DNS ne servent que sans DHCP.", "The static address and DNS apply only without DHCP."],
   "adm.secret": ["enregistré (vide : inchangé)", "stored (empty: unchanged)"],
-  "adm.secret.clear": ["Effacer le mot de passe MQTT enregistré", "Clear the stored MQTT password"],
+  "adm.secret.clear": ["Effacer le mot de passe enregistré", "Clear the stored password"],
   "adm.range": ["de {min} à {max}", "{min} to {max}"],
   "adm.maxlen": ["{n} caractères au plus", "at most {n} characters"],
   "adm.e.int": ["Nombre entier de {min} à {max} attendu", "A whole number from {min} to {max} is expected"],
@@ -101,6 +110,7 @@ addStrings({
 });
 
 const GROUPS = [
+  ["wifi", ["wifi_ssid", "wifi_pass", "ap_after_min", "ap_timeout_min", "watchdogwifi_active"]],
   ["net", ["dhcp", "ip", "subnet", "gateway", "dns1", "dns2", "hostname", "http_port"]],
   ["mqtt", ["mqtt_active", "mqtt_ip", "mqtt_port", "mqtt_user", "mqtt_pass", "mqtt_period"]],
   ["boost", ["boost_duration", "boost_ratio", "boost_timer_active", "boost_timer_hour", "boost_timer_minute"]],
@@ -112,14 +122,13 @@ const GROUPS = [
 // the settings this page offers (a key of the table that is in no group is kept by the router
 // but not offered here: it does nothing yet)
 const OFFERED = GROUPS.flatMap((g) => g[1]);
-const IP = /^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)$/;
-const HOST = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/;
 // host[:port] entries separated by commas (config.py's "servers")
 const SERVER = /^[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*(:(\d{1,5}))?$/;
 const okServer = (x) => {
   const m = SERVER.exec(x.trim());
   return !!m && (!m[3] || (+m[3] >= 1 && +m[3] <= 65535));
 };
+const SECRETS = TABLES.secrets;
 const BY_KEY = Object.fromEntries(TABLES.config.map((r) => [r.key, r]));
 const ROWS = OFFERED.map((k) => BY_KEY[k]);
 let fields = {};
@@ -145,6 +154,7 @@ function check(r, f) {
   if ([...v].length > r.check) return { error: t("adm.e.len", { n: r.check }) };
   if (r.type === "host" && !HOST.test(v)) return { error: t("adm.e.host") };
   if (r.type === "path" && !v.startsWith("/")) return { error: t("adm.e.path") };
+  if (r.type === "wpa" && !okWpa(v)) return { error: t("adm.e.wpa") };
   return { value: v };
 }
 
@@ -155,7 +165,7 @@ function changes(mark) {
   for (const r of ROWS) {
     const f = fields[r.key];
     if (f.clear && f.clear.checked) { out[r.key] = ""; continue; }
-    if (r.key === "mqtt_pass" && loaded[r.key] === TABLES.secret && f.input.value === "") continue;
+    if (SECRETS.includes(r.key) && loaded[r.key] === TABLES.secret && f.input.value === "") continue;
     const c = check(r, f);
     if (mark) {
       f.msg.textContent = c.error || "";
@@ -182,7 +192,7 @@ function fill(cfg) {
     const f = fields[r.key];
     const v = cfg[r.key];
     if (r.type === "flag") f.input.checked = v === 1;
-    else if (r.key === "mqtt_pass") {
+    else if (SECRETS.includes(r.key)) {
       f.input.value = v === TABLES.secret ? "" : v;     // the placeholder is never shown as a value
       f.input.placeholder = v === TABLES.secret ? t("adm.secret") : "";
       f.clearBox.hidden = v !== TABLES.secret;
@@ -240,7 +250,8 @@ function field(r) {
   const id = "c-" + r.key;
   const f = (fields[r.key] = {});
   const hint = r.type === "int" ? t("adm.range", { min: r.check[0], max: r.check[1] })
-    : ["str", "path", "host", "servers"].includes(r.type) ? t("adm.maxlen", { n: r.check }) : null;
+    : ["str", "path", "host", "servers"].includes(r.type) ? t("adm.maxlen", { n: r.check })
+      : r.type === "wpa" ? t("adm.wpa") : null;
   f.msg = h("div", { id: id + "-msg", class: "result", "aria-live": "polite", "data-testid": "cmsg-" + r.key });
   const common = { id, name: r.key, "data-testid": "cfg-" + r.key, "aria-describedby": id + "-hint " + id + "-msg" };
   if (r.type === "flag") {
@@ -256,12 +267,12 @@ function field(r) {
   }
   const attrs = r.type === "int" ? { type: "number", inputmode: "numeric", min: r.check[0], max: r.check[1], step: 1 }
     : r.type === "ip" ? { type: "text", inputmode: "decimal", pattern: IP.source.slice(1, -1), maxlength: 15 }
-      : { type: r.key === "mqtt_pass" ? "password" : "text", maxlength: r.check };
-  f.input = h("input", { ...common, ...attrs, autocomplete: r.key === "mqtt_pass" ? "new-password" : "off" });
+      : { type: SECRETS.includes(r.key) ? "password" : "text", maxlength: r.check };
+  f.input = h("input", { ...common, ...attrs, autocomplete: SECRETS.includes(r.key) ? "new-password" : "off" });
   f.box = h("div", { class: "field" }, h("label", { for: id }, label(r.key)), f.input,
     hint ? h("div", { class: "help", id: id + "-hint" }, hint) : null);
-  if (r.key === "mqtt_pass") {
-    f.clear = h("input", { type: "checkbox", id: id + "-clear", "data-testid": "cfg-mqtt_pass-clear" });
+  if (SECRETS.includes(r.key)) {
+    f.clear = h("input", { type: "checkbox", id: id + "-clear", "data-testid": "cfg-" + r.key + "-clear" });
     f.clearBox = h("label", { class: "switch", for: id + "-clear", hidden: true }, f.clear, t("adm.secret.clear"));
     f.box.append(f.clearBox);
   }

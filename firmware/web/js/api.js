@@ -44,6 +44,7 @@ export const get = (what) => call("/api/get?" + what);
 export const setParam = (n, value) => call("/api/set?param=" + String(n).padStart(2, "0") + "&value=" + q(value));
 export const setMode = (which, mode) => call("/api/set?" + which + "&value=" + mode);
 export const setConfig = (obj) => call("/api/set?configmaxpv&value=" + q(JSON.stringify(obj)));
+export const setWifi = (obj) => call("/api/set?wifi&value=" + q(JSON.stringify(obj)));
 export const setAdminPass = (pw) => call("/api/set?adminpass&value=" + q(pw));
 export const action = (name) => call("/api/action?" + name);
 export const history = (which) => call("/api/history?" + which);

@@ -4,6 +4,7 @@ import { t, num, addStrings } from "./i18n.js";
 import { h, toast } from "./dom.js";
 import * as api from "./api.js";
 import * as live from "./live.js";
+import { describe } from "./setup.js";
 
 addStrings({
   "dash.flow": ["Flux de puissance", "Power flow"],
@@ -49,6 +50,7 @@ addStrings({
   "dash.time": ["Heure du routeur", "Router time"],
   "dash.unsynced": ["non synchronisée (depuis le démarrage : {up})", "not synchronised (since boot: {up})"],
   "dash.samples": ["Échantillonnage", "Sampling"],
+  "dash.network": ["Réseau", "Network"],
   "dash.anomalies": ["Anomalies", "Anomalies"],
   "dash.none": ["aucune", "none"],
   "dash.stale": ["pas de mesure récente : secteur absent ou non synchronisé ; valeurs figées",
@@ -172,6 +174,20 @@ function update(s) {
   el.samples.textContent = num(d(22), 0) + " /s";
 }
 
+// where the router is on the network: it changes seldom, so every 10 s, not with alldata
+const NET_PERIOD_MS = 10000;
+let netTimer = null;
+
+async function network() {
+  const cell = el.network;
+  try {
+    const n = JSON.parse(await api.get("network"));
+    if (el.network === cell) cell.textContent = describe(n);
+  } catch (e) {
+    if (el.network === cell) cell.textContent = "–";
+  }
+}
+
 export default {
   id: "dashboard",
   title: "nav.dashboard",
@@ -192,10 +208,13 @@ export default {
       h("section", { "aria-labelledby": "h-st" }, h("h2", { id: "h-st" }, t("dash.status")),
         h("table", { class: "grid" }, h("tbody", null, row("status", "dash.activity"),
           row("anomalies", "dash.anomalies"), row("uptime", "dash.uptime"), row("time", "dash.time"),
-          row("samples", "dash.samples")))));
+          row("samples", "dash.samples"), row("network", "dash.network")))));
     unsub = live.subscribe(update);
+    network();
+    netTimer = setInterval(network, NET_PERIOD_MS);
   },
   unmount() {
     if (unsub) unsub();
+    clearInterval(netTimer);
   },
 };

@@ -40,6 +40,7 @@ addStrings({
   "nav.charts": ["Graphiques", "Charts"],
   "nav.wizard": ["Assistant", "Wizard"],
   "nav.params": ["Paramètres", "Parameters"],
+  "nav.setup": ["Wi-Fi", "Wi-Fi"],
   "nav.admin": ["Administration", "Administration"],
   "lang.switch": ["EN", "FR"],
   "lang.label": ["Switch to English", "Passer en français"],

@@ -8,9 +8,10 @@ import dashboard from "./dashboard.js";
 import charts from "./charts.js";
 import wizard from "./wizard.js";
 import params from "./params.js";
+import setup from "./setup.js";
 import admin from "./admin.js";
 
-const VIEWS = [dashboard, charts, wizard, params, admin];
+const VIEWS = [dashboard, charts, wizard, params, setup, admin];
 const THEMES = ["auto", "light", "dark"];
 const THEME_ICONS = ["◐", "☀", "☾"];
 const $ = (id) => document.getElementById(id);

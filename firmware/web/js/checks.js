@@ -1,0 +1,10 @@
+// What the router's configuration accepts (records/config.py's checks), for the forms that
+// edit it: the administration page and the Wi-Fi setup page refuse the same things.
+export const IP = /^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)$/;
+export const HOST = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/;
+
+// a WPA2 passphrase (8..63 characters, or 64 hex digits), or empty for an open network
+export function okWpa(s) {
+  const n = [...s].length;
+  return n === 0 || (n >= 8 && n <= 63) || /^[0-9a-fA-F]{64}$/.test(s);
+}

@@ -35,21 +35,29 @@ $(PEERS_STAMP):
 web: $(STAMP) $(NPM_STAMP)
 	$(BIN)/python tools/web.py
 
-## make sim [SPEED=1] [SCENARIO=clear_day] [SECONDS=0] [PORT=8080] [DATA=build/sim] [NTP=] [DNS=]:
+## make sim [SPEED=1] [SCENARIO=clear_day] [SECONDS=0] [PORT=8080] [DATA=build/sim] [NTP=] [DNS=]
+##          [WIFI=setup] [DNS_PORT=8053]:
 ## the firmware on the simulated board, serving the web UI and the API on http://127.0.0.1:PORT;
 ## DATA is its flash; NTP=host[:port],... takes the time from those servers (names through
-## the DNS server DNS=addr[:port]) instead of the scenario's clock
+## the DNS server DNS=addr[:port]) instead of the scenario's clock; WIFI=setup starts a new
+## board (its flash build/sim-setup, emptied first) with a simulated radio and no saved
+## network: the setup portal on http://127.0.0.1:PORT/, the captive DNS on UDP DNS_PORT (a
+## DATA= given with it is used as it is)
 PORT ?= 8080
-DATA ?= $(CURDIR)/build/sim
+WIFI ?=
+SETUP_DATA := $(CURDIR)/build/sim-setup
+DATA ?= $(if $(WIFI),$(SETUP_DATA),$(CURDIR)/build/sim)
 NTP ?=
 DNS ?=
+DNS_PORT ?= 8053
 
 sim: web
+	@$(if $(WIFI),$(if $(filter $(SETUP_DATA),$(DATA)),rm -rf $(SETUP_DATA)))
 	@mkdir -p $(DATA)
 	@$(BIN)/python tools/flash.py lib >/dev/null
 	cd firmware && MICROPYPATH=.frozen:$(CURDIR)/firmware:$(CURDIR)/build/mplib $(MP) main.py \
 		--speed $(SPEED) --scenario $(SCENARIO) --seconds $(SECONDS) --data $(DATA) --port $(PORT) \
-		--www $(CURDIR)/build/www --ntp "$(NTP)" --dns "$(DNS)"
+		--www $(CURDIR)/build/www --ntp "$(NTP)" --dns "$(DNS)" --wifi "$(WIFI)" --dns-port $(DNS_PORT)
 
 ## make test: every test (CPython logic tests, the firmware under MicroPython, ESP32 compile,
 ## the web UI in chromium); the tests build the web UI themselves

@@ -71,3 +71,30 @@ def test_make_sim_values_move_when_the_scenario_switches_a_load():
     assert before > 1950
     assert abs(after - (surplus - 2000 - 10)) < 40, (surplus, after)
     assert all(abs(x - 10) < 10 for x in p[-4:]), p[-4:]
+
+
+def test_make_sim_wifi_setup_is_a_new_board_with_its_portal_and_captive_dns():
+    import json
+    import dns.message
+    import dns.query
+    from test_captive_dns import free_udp_port
+    dns_port = free_udp_port()
+    seen = {}
+
+    def at_start(port):
+        base = "http://127.0.0.1:%d" % port
+        for _ in range(50):
+            with urllib.request.urlopen(base + "/api/get?network", timeout=5) as r:
+                seen["network"] = json.loads(r.read())
+            if seen["network"]["mode"] == "setup":
+                break
+            time.sleep(0.1)
+        with urllib.request.urlopen(base + "/generate_204", timeout=5) as r:   # follows the 302
+            seen["probe"] = r.geturl()
+        q = dns.query.udp(dns.message.make_query("connectivitycheck.gstatic.com.", "A"),
+                          "127.0.0.1", port=dns_port, timeout=2)
+        seen["dns"] = [a.address for rr in q.answer for a in rr]
+
+    make_sim("WIFI=setup", "DNS_PORT=%d" % dns_port, "SECONDS=4", on_first=at_start)
+    assert seen["network"]["mode"] == "setup" and seen["network"]["ap"] == "MaxPV-5A17"
+    assert seen["probe"].endswith("/#setup") and seen["dns"] == ["127.0.0.1"]

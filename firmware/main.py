@@ -8,7 +8,7 @@ On an ESP32 it drives the real board; anywhere else it runs the simulated board:
 simulated board starts with its clock unset and takes the time from these NTP servers,
 host[:port] separated by commas, names resolved by the DNS server --dns; without it the
 simulated board's clock is the scenario's, and it asks no server. --wifi setup: the
-simulated board has a radio (board/sim/radio.py) and joins the network it has saved, or
+simulated board has a radio and joins the network it has saved, or
 opens its setup access point: the portal is then served on 127.0.0.1 standing for
 192.168.4.1 and the captive DNS responder listens on UDP 127.0.0.1:--dns-port; without it
 the simulated board is on the computer's network, as if joined.)

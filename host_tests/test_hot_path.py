@@ -103,9 +103,10 @@ def test_router_core_runs_in_a_small_heap(host_image):
     # The ESP32-WROOM leaves ~110-150 kB to MicroPython once Wi-Fi is up, and the web
     # server needs much of it. The router (measurement, PLL, regulation, relay, energy,
     # parameters, storage, clock) with its records (configuration, history, admin), loaded
-    # from its precompiled image, with the replay board's 8 kB of tables, retains ~105 kB on
-    # this 64-bit host (pointers twice the chip's): it must run in a 128 kB heap and stay
-    # under 108 kB, so that growth is noticed. (The whole firmware serving HTTP:
+    # from its precompiled image, with the replay board's 8 kB of tables, retains ~107 kB on
+    # this 64-bit host (pointers twice the chip's): it must run in a 132 kB heap and stay
+    # under 108 kB, so that growth is noticed. (The Wi-Fi keys of the configuration added
+    # 2.3 kB retained and moved the start-up peak past 128 kB: it ran in 120 kB before.) (The whole firmware serving HTTP:
     # test_api_load.py.) Of that, 20 kB are the interned names (qstr pools): MicroPython
     # allocates each new pool twice the size of the last, so retained memory grows in steps.
     # The sixth pool (+7.3 kB, mostly room for the next ~600 names) was crossed at ~620
@@ -118,6 +119,6 @@ for _ in range(200):
     b.between_windows(rt.next_start())
 gc.collect()
 print(json.dumps({"used": gc.mem_alloc(), "v": rt.state.vrms}))
-""", heapsize="128K", first=host_image)
+""", heapsize="132K", first=host_image)
     assert r["v"] > 200
     assert r["used"] < 108000

@@ -8,7 +8,8 @@ server, and both exchanges are non-blocking UDP (net/udp.py), each bounded to 2 
 (originate timestamp), comes from a synchronised server (leap indicator, stratum 1-15) and
 gives a plausible time (after VALID_EPOCH). Then the clock is re-synchronised every
 PERIOD_S; after a failed round, again after a back-off that doubles from RETRY_S to
-RETRY_MAX_S.
+RETRY_MAX_S. Until the board has a DNS server (it has not joined the network), it looks
+again every RETRY_S, so the clock is set within seconds of joining.
 """
 import asyncio
 import struct
@@ -67,13 +68,16 @@ class Sntp:
         self.failures = 0
 
     async def sync_once(self):
-        """One round over the servers; True when the clock was set."""
+        """One round over the servers; True when the clock was set, None when no server
+        could be asked (names and no DNS server yet: the board has not joined)."""
         self.rounds += 1
+        asked = False
         for entry in self.servers:
             host, port = host_port(entry, NTP_PORT)
             server = self.dns_server() if self.dns_server else None
             if not _is_ip(host) and not server:
                 continue
+            asked = True
             try:
                 addr = await resolve(host, server)
                 if addr is None:
@@ -91,15 +95,20 @@ class Sntp:
                 self.synced_at = b.seconds()
                 self.server = entry
                 return True
+        if not asked:
+            return None
         self.failures += 1
         return False
 
     async def run(self):
         retry = RETRY_S
         while True:
-            if await self.sync_once():
+            done = await self.sync_once()
+            if done:
                 retry = RETRY_S
                 await asyncio.sleep(PERIOD_S)
+            elif done is None:          # not on the network yet: look again soon
+                await asyncio.sleep(RETRY_S)
             else:
                 await asyncio.sleep(retry)
                 retry = min(retry * 2, RETRY_MAX_S)

@@ -3,10 +3,13 @@ defaults and checks, stored power-loss-safe. Partial updates; an update with any
 is refused as a whole and changes nothing. Keys this firmware does not know are ignored and
 named, as the original ignores them (its admin pages send keys of other versions). Network
 settings (and http_port) are applied at the next boot, as on the original, and so are the
-time zone and the time servers.
+time zone and the time servers; a board that has not joined its network uses new Wi-Fi
+settings at its next attempt (net/wifi.py), and the setup page's "save and connect" saves
+only what it has joined with.
 
 Keys are the original's (v3.1's six network keys first, then later versions'), plus what this
-firmware needs (dhcp, hostname). Ranges admit whatever the original's admin page can send.
+firmware needs (dhcp, hostname, the Wi-Fi network and the setup access point's timings: the
+original kept the Wi-Fi credentials outside its configuration). Ranges admit whatever the original's admin page can send.
 The passwords (SECRETS) are never read back: GET shows "********" when one is set, and
 posting that placeholder back keeps the stored password.
 

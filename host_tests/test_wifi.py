@@ -191,7 +191,14 @@ def test_a_lost_network_opens_the_access_point_after_three_minutes_and_its_retur
     assert 180 <= waited < 200, waited                     # ap_after_min = 3
     assert st["reason"] == "not_found"
     assert ok(fw.base, "/api/get?ping") == "running"      # the router never stopped
+    # a phone on the access point: the background retries wait (the AP would follow the
+    # station's channel changes while it searches, and the phone lose it)
+    sim(fw, phone="on")
+    wait_board(fw, 10)                # an attempt under way fails (still out of range)
     sim(fw, wifi="up")
+    wait_board(fw, 90)
+    assert network(fw)["mode"] == "setup" and not network(fw)["joined"]
+    sim(fw, phone="off")
     st = until(fw, lambda s: s["mode"] == "station", what="the return")
     assert st["joined"] and st["ap"] is None and st["reason"] is None
 
@@ -263,8 +270,9 @@ def test_the_watchdog_restarts_the_wifi_when_the_dns_server_stops_answering(tmp_
         server.up = False
         t0 = seconds(fw)
         until(fw, lambda s: s["watchdog_restarts"] == 1, wall=120, what="a restart")
-        # 600 s after the last answer, which came up to one 30 s period before t0
-        assert 570 <= seconds(fw) - t0 < 640
+        # 600 s after the last answer, which came up to one 30 s period before t0 (and a
+        # few board seconds more: at --speed 0 the task looks every ~4 board seconds)
+        assert 560 <= seconds(fw) - t0 < 640
         st = until(fw, lambda s: s["joined"], what="the rejoin")   # the Wi-Fi, not the router
         assert st["mode"] == "station" and ok(fw.base, "/api/get?ping") == "running"
     finally:
@@ -321,3 +329,83 @@ def test_the_window_cadence_stays_within_5_percent_through_scans_connections_and
     blocked = cadence_run(tmp_path / "c", str(held), wifi=True)
     print("with a scan that holds the loop: worst second %d" % min(blocked))
     assert min(blocked) < 0.95 * min(base)
+
+
+# --- found in review: each of these failed before its fix -------------------------------------
+
+def test_a_network_saved_through_configmaxpv_on_a_new_board_is_joined(tmp_path):
+    fw = boot(tmp_path)
+    try:
+        until(fw, lambda s: s["mode"] == "setup", what="the access point")
+        ok(fw.base, "/api/set?configmaxpv&value=" + Q(json.dumps(
+            {"wifi_ssid": "Maison", "wifi_pass": "soleil2026", "ap_timeout_min": 1})))
+        st = until(fw, lambda s: s["joined"], what="the join")
+        assert st["ssid"] == "Maison"
+        until(fw, lambda s: s["mode"] == "station", what="the AP's closing")
+    finally:
+        fw.stop()
+
+
+def test_switching_the_watchdog_on_after_ten_minutes_does_not_restart_the_wifi(tmp_path):
+    server = DnsServer()
+    fw = boot(tmp_path, "--dns", "127.0.0.1:%d" % server.port)
+    try:
+        until(fw, lambda s: s["mode"] == "setup", what="the access point")
+        trial(fw, wifi_ssid="Maison", wifi_pass="soleil2026")
+        until(fw, lambda s: s["mode"] == "station", what="station mode")
+        wait_board(fw, 660)
+        ok(fw.base, "/api/set?configmaxpv&value=" + Q('{"watchdogwifi_active":1}'))
+        wait_board(fw, 60)
+        st = network(fw)
+        assert st["watchdog_restarts"] == 0 and st["joined"]
+    finally:
+        server.alive = False
+        fw.stop()
+
+
+def test_clearing_the_saved_network_while_joined_waits_for_the_reboot(joined):
+    fw = joined
+    until(fw, lambda s: s["mode"] == "station", what="station mode")
+    body = ok(fw.base, "/api/set?configmaxpv&value=" + Q('{"wifi_ssid":""}'))
+    assert "wifi_ssid" in body and "next reboot" in body
+    wait_board(fw, 30)
+    st = network(fw)
+    assert st["mode"] == "station" and st["ap"] is None
+    ok(fw.base, "/api/action?rebootesp")
+    fw.wait()
+    until(fw, lambda s: s["mode"] == "setup", what="the access point after the reboot")
+
+
+def test_a_failed_save_and_connect_sets_no_admin_password(tmp_path):
+    fw = boot(tmp_path)
+    try:
+        until(fw, lambda s: s["mode"] == "setup", what="the access point")
+        st = trial(fw, wifi_ssid="Maison", wifi_pass="pas-le-bon", adminpass="secret-du-jour")
+        assert st["trial"]["result"] == "wrong_password"
+        assert ok(fw.base, "/api/set?param=06&value=10")          # no password asked
+        st = trial(fw, wifi_ssid="Maison", wifi_pass="soleil2026", adminpass="secret-du-jour")
+        assert st["trial"]["result"] == "joined"
+        assert get(fw.base, "/api/set?param=06&value=11")[0] == 401   # now it is
+    finally:
+        fw.stop()
+
+
+def test_a_scan_pauses_a_station_that_is_trying_and_resumes_it(tmp_path):
+    fw = boot(tmp_path)
+    try:
+        until(fw, lambda s: s["mode"] == "setup", what="the access point")
+        ok(fw.base, "/api/set?configmaxpv&value=" + Q(json.dumps(
+            {"wifi_ssid": "Maison", "wifi_pass": "soleil2026", "ap_after_min": 1})))
+        sim(fw, wifi="nodhcp")
+        ok(fw.base, "/api/action?rebootesp")
+        fw.wait()
+        until(fw, lambda s: s["mode"] == "setup", what="the fallback access point")
+        get(fw.base, "/api/get?networks")
+        until(fw, lambda s: s["scanning"], what="the scan")
+        until(fw, lambda s: not s["scanning"], what="the scan's end")
+        nets = json.loads(get(fw.base, "/api/get?networks")[1])["networks"]
+        assert nets and nets[0][0] == "Maison"
+        sim(fw, wifi="up")                      # the station was resumed: it joins
+        until(fw, lambda s: s["mode"] == "station", what="the join after the scan")
+    finally:
+        fw.stop()

@@ -265,8 +265,9 @@ def _set_adminpass(b, a):
 def _set_wifi(b, a):
     """join a Wi-Fi network and save it once joined (the setup page's "save and connect"),
     value=a JSON object: wifi_ssid, wifi_pass, and optionally dhcp, ip, subnet, gateway, dns1,
-    hostname (as configmaxpv; the others keep their values) and adminpass (set if not
-    empty). The access point stays up meanwhile; network's trial says how it went."""
+    hostname (as configmaxpv; the others keep their values) and adminpass (set with them
+    if not empty). The access point stays up meanwhile; network's trial says how it went;
+    nothing is kept from a network that was not joined."""
     import json
     from net.wifi import TRIAL_KEYS
     v = a.get("value")
@@ -295,12 +296,10 @@ def _set_wifi(b, a):
     if "wifi_pass" not in d:
         settings["wifi_pass"] = ""
     pw = d.get("adminpass")
-    if pw:
-        try:
-            b.admin.set(pw)
-        except ValueError as e:
-            return fail("Bad request: %s" % e)
-    b.wifi.try_network(settings)
+    if pw and not (isinstance(pw, str) and len(pw) <= 64):
+        return fail("Bad request: adminpass must be text of at most 64 characters")
+    # the admin password is set with the network, once joined: a failed trial keeps nothing
+    b.wifi.try_network(settings, (lambda: b.admin.set(pw)) if pw else None)
     return OK
 
 

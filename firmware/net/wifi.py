@@ -67,6 +67,7 @@ class Wifi:
         self.ap_close_at = None     # after a successful trial
         self.trial = None           # {"ssid", "result"}: the portal's last "save and connect"
         self._pending = None
+        self._on_joined = None
         self.networks = []          # the last scan: [(ssid, rssi, secured)]
         self.scanned_at = None
         self.scanning = False
@@ -107,11 +108,13 @@ class Wifi:
             "watchdog_restarts": self.restarts,
         }
 
-    def try_network(self, settings):
+    def try_network(self, settings, on_joined=None):
         """The portal's "save and connect": `settings` (TRIAL_KEYS, already checked) are
-        tried with the access point up, and saved once joined."""
+        tried with the access point up, and saved once joined; `on_joined()` then runs too
+        (the admin password the page gave: nothing is kept from a trial that failed)."""
         self.trial = {"ssid": settings["wifi_ssid"], "result": "trying"}
         self._pending = settings
+        self._on_joined = on_joined
 
     def scan_results(self):
         """The last scan's networks; starts a new scan when it is older than SCAN_MAX_AGE_S."""
@@ -123,14 +126,15 @@ class Wifi:
 
     async def _scan(self):
         # The chip refuses to scan while its station is connecting: a station that has
-        # not joined pauses for the scan (~2.5 s) and tries again right after.
+        # not joined pauses for the scan (~2.5 s) and tries again right after; no attempt
+        # starts while the scan runs (step() waits for it).
         paused = (self.target is not None and not self.joined and self._pending is None and
                   not (self.trial and self.trial["result"] == "trying"))
-        if paused:
-            await self.radio.stop()
-            self.target = None
-            self.next_try = None
         try:
+            if paused:
+                await self.radio.stop()
+                self.target = None
+                self.next_try = None
             found = await self.radio.scan()
             seen = set()
             self.networks = []
@@ -138,12 +142,13 @@ class Wifi:
                 if ssid and ssid not in seen:
                     seen.add(ssid)
                     self.networks.append((ssid, rssi, secured))
-        except OSError as e:
+        except Exception as e:     # the radio's OSError, or anything: the scan ends anyway
             print("wifi: scan failed: %s" % e)
-        self.scanned_at = self.board.seconds()
-        self.scanning = False
-        if paused:
-            self.next_try = self.scanned_at
+        finally:
+            self.scanned_at = self.board.seconds()
+            self.scanning = False
+            if paused:
+                self.next_try = self.scanned_at
 
     # --- the task ------------------------------------------------------------------------------
     async def _join(self, settings):
@@ -197,11 +202,14 @@ class Wifi:
             try:
                 self.config.update(json.dumps(saved))
                 self.config.running(TRIAL_KEYS)      # this boot now runs with them
+                if self._on_joined:
+                    self._on_joined()
                 self.trial["result"] = "joined"
-            except ValueError as e:          # ConfigError: storage fault
-                self.trial["result"] = "not_saved"
+                self.ap_close_at = now + SETUP_LINGER_S
+            except ValueError as e:          # ConfigError, admin.set: storage fault
+                self.trial["result"] = "not_saved"   # the AP stays: nothing to come back to
                 print("wifi: %s" % e)
-            self.ap_close_at = now + SETUP_LINGER_S
+            self._on_joined = None
         elif self.ap_open:
             self.ap_close_at = now           # the network is back: the AP is not needed
 
@@ -222,6 +230,8 @@ class Wifi:
         """One look at the radio (every POLL_MS)."""
         now = self.board.seconds()
         cfg = self.config.get
+        if self.scanning:
+            return                           # the chip would abort the scan
         if self._pending is not None:
             settings, self._pending = self._pending, None
             await self._join(settings)
@@ -241,21 +251,31 @@ class Wifi:
                     await self._failed(now, st)
                 elif now - self.attempt_at >= CONNECT_TIMEOUT_S:
                     await self._failed(now, "no_dhcp" if self.radio.associated() else "timeout")
-        elif self.next_try is not None and now >= self.next_try and self.saved():
-            await self._join(self.saved())
+        else:
+            saved = self.saved()
+            if saved and (self.next_try is None or now >= self.next_try) and not (
+                    self.ap_open and self.radio.ap_clients()):
+                # due, or saved since (configmaxpv on a new board); not while a phone is on
+                # the access point, which follows the station's channel while it searches
+                if self.failing_since is None:
+                    self.failing_since = now
+                await self._join(saved)
         saved = self.saved()
         if not self.ap_open:
             after = cfg("ap_after_min") * 60
-            if saved is None or (self.failing_since is not None and now - self.failing_since >= after
-                                 and (self.ap_closed_at is None or now - self.ap_closed_at >= after)):
+            if (saved is None and not self.joined) or (
+                    self.failing_since is not None and now - self.failing_since >= after and
+                    (self.ap_closed_at is None or now - self.ap_closed_at >= after)):
                 await self._open_ap()
         elif self.ap_close_at is not None and now >= self.ap_close_at and self.joined:
             await self._close_ap()
-        elif (saved is not None and cfg("ap_timeout_min") and self._pending is None and
-              (self.trial is None or self.trial["result"] != "trying") and
-              now - self.ap_opened_at >= cfg("ap_timeout_min") * 60):
+        elif (saved is not None and self.failing_since is not None and cfg("ap_timeout_min") and
+              self._pending is None and (self.trial is None or self.trial["result"] != "trying")
+              and now - self.ap_opened_at >= cfg("ap_timeout_min") * 60):
             await self._close_ap()
-        if self.joined and cfg("watchdogwifi_active") and now - self.watchdog_ok_at >= WATCHDOG_LIMIT_S:
+        if not (self.joined and cfg("watchdogwifi_active")):
+            self.watchdog_ok_at = now        # switched on later: counts from then
+        elif now - self.watchdog_ok_at >= WATCHDOG_LIMIT_S:
             print("wifi: watchdog: no answer from %s for %d s, restarting the Wi-Fi"
                   % (self.dns_server(), WATCHDOG_LIMIT_S))
             self.restarts += 1
@@ -296,6 +316,19 @@ class Wifi:
         while True:
             try:
                 await self.step()
-            except OSError as e:           # the radio refused a call: look again later
-                print("wifi: %s" % e)
+            except Exception as e:
+                # The radio refused a call (OSError; RuntimeError for an ESP-IDF error the
+                # port does not map): this attempt has failed, the next comes after the
+                # back-off. Nothing may end this task: the board would stay off the network.
+                print("wifi: %s: %s" % (type(e).__name__, e))
+                await self._recover()
             await asyncio.sleep_ms(POLL_MS)
+
+    async def _recover(self):
+        if self.target is not None:
+            try:
+                await self._failed(self.board.seconds(), "failed")
+            except Exception:
+                self.target = None
+                self.joined = False
+                self.next_try = self.board.seconds() + self.retry

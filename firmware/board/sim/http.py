@@ -12,6 +12,7 @@ simulated board (SimBoard.serve_controls); never part of the device image:
                                        what the board picks up by itself remains)
     GET /sim/set?wifi=down|nodhcp|up   every Wi-Fi network out of range (the box is off); in
                                        range but no DHCP answer; back (board/sim/radio.py)
+    GET /sim/set?phone=on|off          a phone on the setup access point, or not
 """
 import json
 from .world import between
@@ -73,8 +74,13 @@ def register(app, board):
                 if a["wifi"] not in ("down", "nodhcp", "up"):
                     raise ValueError("wifi must be down, nodhcp or up")
                 m["wifi"] = a["wifi"]
+            if "phone" in a:
+                if a["phone"] not in ("on", "off"):
+                    raise ValueError("phone must be on or off")
+                m["phone"] = a["phone"]
             if not m or m == sc.manual and not a:
-                raise ValueError("nothing to set (load, pv, thermostat, mains, clamp or wifi)")
+                raise ValueError("nothing to set (load, pv, thermostat, mains, clamp, wifi or "
+                                 "phone)")
         except ValueError as e:
             return "Bad request: %s" % e, 400, TEXT
         sc.manual = m

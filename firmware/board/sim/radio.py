@@ -9,7 +9,8 @@ Joining takes assoc_s (association and the WPA2 handshake), then dhcp_s for an a
 wrong key is known after assoc_s, a network out of range after not_found_s (the chip scans
 every channel for it first). `/sim/set?wifi=down` takes every network out of range (a box
 switched off), `wifi=nodhcp` keeps them but no DHCP server answers, `wifi=up` ends both;
-the station then rejoins by itself, as the ESP32's does.
+the station then rejoins by itself, as the ESP32's does. `/sim/set?phone=on` puts a phone
+on the setup access point (`off` takes it away).
 
 The router loop's cost: on the chip these calls run on a worker thread (board/esp32_wifi.py
 explains why and what still holds the loop); `hold_ms` is what each still takes from the
@@ -133,7 +134,8 @@ class SimRadio:
         self._ap = name
 
     def ap_clients(self):
-        return 1 if self._ap else 0
+        """1 while a phone is on the access point (/sim/set?phone=on), else 0."""
+        return 1 if self._ap and self.sc.manual.get("phone") == "on" else 0
 
     async def scan(self):
         """[(ssid, rssi dBm, secured)], strongest first; takes scan_s of board time."""

@@ -25,21 +25,28 @@ about it -- the router loop must never be held longer than a window gap (~3 ms):
   connecting returns [] (ESP-IDF refuses it): net/wifi.py pauses the station.
 The simulated radio charges the loop what is left: 1-2 ms a call (board/sim/radio.py).
 
-Statuses: network.WLAN.status() -> net/wifi.py's words. A wrong WPA2 password mostly
-shows as a handshake time-out (204) and, with unlimited reconnects, status() flips between
-CONNECTING and 202/204 (MicroPython issue 11625); the first failure code seen since
-`start()` is therefore kept, so a 250 ms poll cannot miss it.
+Statuses: network.WLAN.status() -> net/wifi.py's words. status() reports, in this order
+(network_wlan.c): joined; the last disconnect reason if it is "no AP found" (201, 210-212)
+or 202/205 (as 202, wrong password); CONNECTING while the driver still retries; then the
+raw last reason. A wrong WPA2 password mostly ends as a handshake time-out (15 or 204),
+which unlimited reconnects would hide behind CONNECTING for ever (MicroPython issue
+11625): so the station is configured for RECONNECTS retries (net/wifi.py has its own
+back-off), after which the raw reason shows. `connect()` does not clear the previous
+reason, so failure codes in the first GRACE_MS after `start()` are not believed; a failure
+seen after that is kept until the next start, so a 250 ms poll cannot miss it.
 """
 import asyncio
+import time
 import network
 import machine
 
 _STATUS = {
     1000: "off", 1001: "connecting", 1010: "joined",
     201: "not_found", 210: "not_found", 211: "not_found", 212: "not_found",
-    202: "wrong_password", 204: "wrong_password",
-    200: "failed", 203: "failed",
+    202: "wrong_password", 204: "wrong_password", 15: "wrong_password", 2: "wrong_password",
 }
+RECONNECTS = 2     # the driver's own retries of an attempt (3 tries, ~1-3 s each)
+GRACE_MS = 3000
 AP_IP = "192.168.4.1"          # ESP-IDF's default soft-AP address, its DHCP server on
 
 
@@ -72,7 +79,7 @@ class Esp32Wifi:
         self._sta.active(True)           # esp_wifi_start: before the router loop runs
         self._started = False
         self._failure = None
-        self._scan = None
+        self._since = 0
 
     def chip_id(self):
         """Four hex digits of the chip's MAC (the access point's name MaxPV-XXXX)."""
@@ -87,9 +94,16 @@ class Esp32Wifi:
     async def start(self, ssid, key, static=None):
         s = self._sta
         s.disconnect()
-        s.ifconfig(static if static else "dhcp")
+        if static:
+            s.ifconfig(static)           # stops the DHCP client, sets address, mask, gw, dns
+        else:
+            # ipconfig, not ifconfig("dhcp"): it starts the DHCP client only if it is not
+            # running (ifconfig raises RuntimeError on ESP-IDF's "already started")
+            s.ipconfig(dhcp4=True)
+        s.config(reconnects=RECONNECTS)
         self._failure = None
         self._started = True
+        self._since = time.ticks_ms()
         s.connect(ssid, key)
 
     async def stop(self):
@@ -100,12 +114,14 @@ class Esp32Wifi:
         if not self._started:
             return "off"
         w = _STATUS.get(self._sta.status(), "failed")
-        if w in ("wrong_password", "not_found", "failed") and self._failure is None:
-            self._failure = w
         if w == "joined":
             self._failure = None
             return w
-        return self._failure or w
+        if w not in ("off", "connecting") and self._failure is None:
+            if time.ticks_diff(time.ticks_ms(), self._since) < GRACE_MS:
+                return "connecting"      # perhaps the last attempt's reason
+            self._failure = w
+        return self._failure or ("connecting" if w == "off" else w)
 
     def associated(self):
         """Linked to the access point, with or without an address yet (status('rssi')
@@ -132,9 +148,10 @@ class Esp32Wifi:
         """Open the setup access point `name`, open (no password: docs/setup.md says
         why), or close it (None)."""
         a = self._ap
-        if name:
-            a.config(essid=name, authmode=0, max_clients=4)      # 0: open (WLAN.SEC_OPEN)
         await _off_loop(a.active, bool(name))
+        if name:
+            # after active(True): ESP-IDF's set_config fails on an interface not enabled
+            a.config(essid=name, authmode=0, max_clients=4)      # 0: open (WLAN.SEC_OPEN)
 
     def ap_clients(self):
         return len(self._ap.status("stations")) if self._ap.active() else 0

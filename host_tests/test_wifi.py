@@ -157,6 +157,8 @@ def test_save_and_connect_reports_each_failure_keeps_the_access_point_and_joins_
         # bad input is refused before anything is tried
         for bad, why in (({"wifi_pass": "soleil2026"}, "wifi_ssid"),
                          ({"wifi_ssid": "Maison", "wifi_pass": "court"}, "8 to 63"),
+                         ({"wifi_ssid": "Maison", "wifi_pass": "clé du réseau"}, "ASCII"),
+                         ({"wifi_ssid": "é" * 17}, "32 bytes"),
                          ({"wifi_ssid": "Maison", "dhcp": 0, "ip": "192.168.1.300"}, "IPv4"),
                          ({"wifi_ssid": "Maison", "hostname": "mon routeur"}, "hostname"),
                          ({"wifi_ssid": "Maison", "mqtt_port": 1}, "unknown")):

@@ -127,10 +127,13 @@ def check(key, value):
         return value
     if len(value) > lim:
         raise ConfigError("%s is longer than %d characters" % (key, lim))
-    if kind == "wpa" and value and not (8 <= len(value) <= 63 or len(value) == 64 and all(
+    if key == "wifi_ssid" and len(value.encode()) > 32:
+        raise ConfigError("wifi_ssid is longer than 32 bytes (an accented letter takes two)")
+    if kind == "wpa" and value and not (8 <= len(value) <= 63 and all(
+            " " <= c <= "~" for c in value) or len(value) == 64 and all(
             c in "0123456789abcdefABCDEF" for c in value)):
-        raise ConfigError("%s must be 8 to 63 characters, or 64 hex digits (WPA2), or empty "
-                          "for an open network" % key)
+        raise ConfigError("%s must be 8 to 63 printable ASCII characters, or 64 hex digits "
+                          "(WPA2), or empty for an open network" % key)
     if kind == "host" and not (value and all(c.isalpha() or c.isdigit() or c == "-" for c in value)
                                and value[0] != "-" and value[-1] != "-"):
         raise ConfigError("hostname must be letters, digits and '-'")

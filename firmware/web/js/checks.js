@@ -3,8 +3,8 @@
 export const IP = /^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)$/;
 export const HOST = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/;
 
-// a WPA2 passphrase (8..63 characters, or 64 hex digits), or empty for an open network
+// a WPA2 passphrase (8..63 printable ASCII characters, or 64 hex digits), or empty for an
+// open network
 export function okWpa(s) {
-  const n = [...s].length;
-  return n === 0 || (n >= 8 && n <= 63) || /^[0-9a-fA-F]{64}$/.test(s);
+  return s === "" || /^[ -~]{8,63}$/.test(s) || /^[0-9a-fA-F]{64}$/.test(s);
 }

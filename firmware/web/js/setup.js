@@ -57,7 +57,7 @@ addStrings({
   "net.why.timeout": ["pas de réponse", "no answer"],
   "net.why.failed": ["échec de connexion", "connection failed"],
   "net.e.ssid": ["Choisissez ou saisissez un réseau.", "Choose or type a network."],
-  "net.e.pass": ["8 à 63 caractères (WPA2), ou vide pour un réseau ouvert.", "8 to 63 characters (WPA2), or empty for an open network."],
+  "net.e.pass": ["8 à 63 caractères ASCII (WPA2), ou vide pour un réseau ouvert.", "8 to 63 ASCII characters (WPA2), or empty for an open network."],
   "net.e.ip": ["Adresse IPv4 attendue", "An IPv4 address is expected"],
   "net.e.host": ["Lettres, chiffres et « - » seulement", "Letters, digits and '-' only"],
 });

@@ -18,6 +18,10 @@ What happens, and when (docs/setup.md says it for owners):
   ap_after_min minutes without the network the setup access point opens as well, while the
   station goes on trying; it closes when the network is back, or after ap_timeout_min
   minutes (0: never) -- and opens again after another ap_after_min minutes without it.
+  While a phone is on the access point the background attempts wait (the AP follows the
+  station's channel while it searches), and none starts during a scan (the chip would
+  abort it); settings saved through configmaxpv are tried at the next attempt (at once on
+  a board that has none).
 - The portal's "save and connect" (`trial`) tries the new network with the access point
   up, saves it only once it has joined, and closes the access point SETUP_LINGER_S later so
   the phone can show the result. A failed trial keeps the saved network and the AP.

@@ -95,13 +95,20 @@ def redirect(fw, path, host=None):
 
 
 @pytest.fixture
-def joined(tmp_path):
-    """A board that has joined "Maison" through the portal."""
+def new_board(tmp_path):
+    """A board with nothing saved, its setup access point open."""
     fw = boot(tmp_path)
     until(fw, lambda s: s["mode"] == "setup", what="the access point")
-    assert trial(fw, wifi_ssid="Maison", wifi_pass="soleil2026")["trial"]["result"] == "joined"
     yield fw
     fw.stop()
+
+
+@pytest.fixture
+def joined(new_board):
+    """A board that has joined "Maison" through the portal."""
+    fw = new_board
+    assert trial(fw, wifi_ssid="Maison", wifi_pass="soleil2026")["trial"]["result"] == "joined"
+    return fw
 
 
 PROBES = ("/generate_204", "/hotspot-detect.html", "/library/test/success.html",
@@ -142,43 +149,39 @@ def test_a_new_board_opens_its_setup_access_point_and_everything_leads_to_the_se
         fw.stop()
 
 
-def test_save_and_connect_reports_each_failure_keeps_the_access_point_and_joins_with_the_right_password(tmp_path):
-    fw = boot(tmp_path)
-    try:
-        until(fw, lambda s: s["mode"] == "setup", what="the access point")
-        st = trial(fw, wifi_ssid="Maison", wifi_pass="pas-le-bon")
-        assert st["trial"] == {"ssid": "Maison", "result": "wrong_password"}
-        assert st["mode"] == "setup" and st["ap"] == "MaxPV-5A17"
-        assert config(fw)["wifi_ssid"] == ""                 # nothing saved
-        assert trial(fw, wifi_ssid="Ailleurs", wifi_pass="12345678")["trial"]["result"] == "not_found"
-        sim(fw, wifi="nodhcp")
-        assert trial(fw, wifi_ssid="Maison", wifi_pass="soleil2026")["trial"]["result"] == "no_dhcp"
-        sim(fw, wifi="up")
-        # bad input is refused before anything is tried
-        for bad, why in (({"wifi_pass": "soleil2026"}, "wifi_ssid"),
-                         ({"wifi_ssid": "Maison", "wifi_pass": "court"}, "8 to 63"),
-                         ({"wifi_ssid": "Maison", "wifi_pass": "clé du réseau"}, "ASCII"),
-                         ({"wifi_ssid": "é" * 17}, "32 bytes"),
-                         ({"wifi_ssid": "Maison", "dhcp": 0, "ip": "192.168.1.300"}, "IPv4"),
-                         ({"wifi_ssid": "Maison", "hostname": "mon routeur"}, "hostname"),
-                         ({"wifi_ssid": "Maison", "mqtt_port": 1}, "unknown")):
-            status, body, _ = get(fw.base, "/api/set?wifi&value=" + Q(json.dumps(bad)))
-            assert status == 400 and why in body, (bad, body)
-        st = trial(fw, wifi_ssid="Maison", wifi_pass="soleil2026", hostname="chauffe-eau")
-        assert st["trial"]["result"] == "joined"
-        assert st["ip"] == "127.0.0.1" and st["rssi"] == -58 and st["url"] == "http://chauffe-eau.local"
-        cfg = config(fw)
-        assert (cfg["wifi_ssid"], cfg["wifi_pass"], cfg["hostname"], cfg["dhcp"]) == \
-            ("Maison", SECRET, "chauffe-eau", 1)                # the password is never read back
-        # the access point stays a minute for the phone to show the result, then closes
-        assert st["mode"] == "setup"
-        st = until(fw, lambda s: s["mode"] == "station", what="station mode")
-        assert st["ap"] is None and st["ssid"] == "Maison"
-        assert redirect(fw, "/generate_204")[0] == 404       # no portal any more
-        # and it is what this boot runs with: nothing waits for a reboot
-        assert "next reboot" not in ok(fw.base, "/api/set?configmaxpv&value=" + Q('{"mqtt_port":1883}'))
-    finally:
-        fw.stop()
+def test_save_and_connect_reports_each_failure_keeps_the_access_point_and_joins_with_the_right_password(new_board):
+    fw = new_board
+    st = trial(fw, wifi_ssid="Maison", wifi_pass="pas-le-bon")
+    assert st["trial"] == {"ssid": "Maison", "result": "wrong_password"}
+    assert st["mode"] == "setup" and st["ap"] == "MaxPV-5A17"
+    assert config(fw)["wifi_ssid"] == ""                 # nothing saved
+    assert trial(fw, wifi_ssid="Ailleurs", wifi_pass="12345678")["trial"]["result"] == "not_found"
+    sim(fw, wifi="nodhcp")
+    assert trial(fw, wifi_ssid="Maison", wifi_pass="soleil2026")["trial"]["result"] == "no_dhcp"
+    sim(fw, wifi="up")
+    # bad input is refused before anything is tried
+    for bad, why in (({"wifi_pass": "soleil2026"}, "wifi_ssid"),
+                     ({"wifi_ssid": "Maison", "wifi_pass": "court"}, "8 to 63"),
+                     ({"wifi_ssid": "Maison", "wifi_pass": "clé du réseau"}, "ASCII"),
+                     ({"wifi_ssid": "é" * 17}, "32 bytes"),
+                     ({"wifi_ssid": "Maison", "dhcp": 0, "ip": "192.168.1.300"}, "IPv4"),
+                     ({"wifi_ssid": "Maison", "hostname": "mon routeur"}, "hostname"),
+                     ({"wifi_ssid": "Maison", "mqtt_port": 1}, "unknown")):
+        status, body, _ = get(fw.base, "/api/set?wifi&value=" + Q(json.dumps(bad)))
+        assert status == 400 and why in body, (bad, body)
+    st = trial(fw, wifi_ssid="Maison", wifi_pass="soleil2026", hostname="chauffe-eau")
+    assert st["trial"]["result"] == "joined"
+    assert st["ip"] == "127.0.0.1" and st["rssi"] == -58 and st["url"] == "http://chauffe-eau.local"
+    cfg = config(fw)
+    assert (cfg["wifi_ssid"], cfg["wifi_pass"], cfg["hostname"], cfg["dhcp"]) == \
+        ("Maison", SECRET, "chauffe-eau", 1)                # the password is never read back
+    # the access point stays a minute for the phone to show the result, then closes
+    assert st["mode"] == "setup"
+    st = until(fw, lambda s: s["mode"] == "station", what="station mode")
+    assert st["ap"] is None and st["ssid"] == "Maison"
+    assert redirect(fw, "/generate_204")[0] == 404       # no portal any more
+    # and it is what this boot runs with: nothing waits for a reboot
+    assert "next reboot" not in ok(fw.base, "/api/set?configmaxpv&value=" + Q('{"mqtt_port":1883}'))
 
 
 def test_a_lost_network_opens_the_access_point_after_three_minutes_and_its_return_closes_it(joined):
@@ -341,17 +344,13 @@ def test_the_window_cadence_stays_within_5_percent_through_scans_connections_and
 
 # --- found in review: each of these failed before its fix -------------------------------------
 
-def test_a_network_saved_through_configmaxpv_on_a_new_board_is_joined(tmp_path):
-    fw = boot(tmp_path)
-    try:
-        until(fw, lambda s: s["mode"] == "setup", what="the access point")
-        ok(fw.base, "/api/set?configmaxpv&value=" + Q(json.dumps(
-            {"wifi_ssid": "Maison", "wifi_pass": "soleil2026", "ap_timeout_min": 1})))
-        st = until(fw, lambda s: s["joined"], what="the join")
-        assert st["ssid"] == "Maison"
-        until(fw, lambda s: s["mode"] == "station", what="the AP's closing")
-    finally:
-        fw.stop()
+def test_a_network_saved_through_configmaxpv_on_a_new_board_is_joined(new_board):
+    fw = new_board
+    ok(fw.base, "/api/set?configmaxpv&value=" + Q(json.dumps(
+        {"wifi_ssid": "Maison", "wifi_pass": "soleil2026", "ap_timeout_min": 1})))
+    st = until(fw, lambda s: s["joined"], what="the join")
+    assert st["ssid"] == "Maison"
+    until(fw, lambda s: s["mode"] == "station", what="the AP's closing")
 
 
 def test_switching_the_watchdog_on_after_ten_minutes_does_not_restart_the_wifi(tmp_path):
@@ -384,36 +383,28 @@ def test_clearing_the_saved_network_while_joined_waits_for_the_reboot(joined):
     until(fw, lambda s: s["mode"] == "setup", what="the access point after the reboot")
 
 
-def test_a_failed_save_and_connect_sets_no_admin_password(tmp_path):
-    fw = boot(tmp_path)
-    try:
-        until(fw, lambda s: s["mode"] == "setup", what="the access point")
-        st = trial(fw, wifi_ssid="Maison", wifi_pass="pas-le-bon", adminpass="secret-du-jour")
-        assert st["trial"]["result"] == "wrong_password"
-        assert ok(fw.base, "/api/set?param=06&value=10")          # no password asked
-        st = trial(fw, wifi_ssid="Maison", wifi_pass="soleil2026", adminpass="secret-du-jour")
-        assert st["trial"]["result"] == "joined"
-        assert get(fw.base, "/api/set?param=06&value=11")[0] == 401   # now it is
-    finally:
-        fw.stop()
+def test_a_failed_save_and_connect_sets_no_admin_password(new_board):
+    fw = new_board
+    st = trial(fw, wifi_ssid="Maison", wifi_pass="pas-le-bon", adminpass="secret-du-jour")
+    assert st["trial"]["result"] == "wrong_password"
+    assert ok(fw.base, "/api/set?param=06&value=10")          # no password asked
+    st = trial(fw, wifi_ssid="Maison", wifi_pass="soleil2026", adminpass="secret-du-jour")
+    assert st["trial"]["result"] == "joined"
+    assert get(fw.base, "/api/set?param=06&value=11")[0] == 401   # now it is
 
 
-def test_a_scan_pauses_a_station_that_is_trying_and_resumes_it(tmp_path):
-    fw = boot(tmp_path)
-    try:
-        until(fw, lambda s: s["mode"] == "setup", what="the access point")
-        ok(fw.base, "/api/set?configmaxpv&value=" + Q(json.dumps(
-            {"wifi_ssid": "Maison", "wifi_pass": "soleil2026", "ap_after_min": 1})))
-        sim(fw, wifi="nodhcp")
-        ok(fw.base, "/api/action?rebootesp")
-        fw.wait()
-        until(fw, lambda s: s["mode"] == "setup", what="the fallback access point")
-        get(fw.base, "/api/get?networks")
-        until(fw, lambda s: s["scanning"], what="the scan")
-        until(fw, lambda s: not s["scanning"], what="the scan's end")
-        nets = json.loads(get(fw.base, "/api/get?networks")[1])["networks"]
-        assert nets and nets[0][0] == "Maison"
-        sim(fw, wifi="up")                      # the station was resumed: it joins
-        until(fw, lambda s: s["mode"] == "station", what="the join after the scan")
-    finally:
-        fw.stop()
+def test_a_scan_pauses_a_station_that_is_trying_and_resumes_it(new_board):
+    fw = new_board
+    ok(fw.base, "/api/set?configmaxpv&value=" + Q(json.dumps(
+        {"wifi_ssid": "Maison", "wifi_pass": "soleil2026", "ap_after_min": 1})))
+    sim(fw, wifi="nodhcp")
+    ok(fw.base, "/api/action?rebootesp")
+    fw.wait()
+    until(fw, lambda s: s["mode"] == "setup", what="the fallback access point")
+    get(fw.base, "/api/get?networks")
+    until(fw, lambda s: s["scanning"], what="the scan")
+    until(fw, lambda s: not s["scanning"], what="the scan's end")
+    nets = json.loads(get(fw.base, "/api/get?networks")[1])["networks"]
+    assert nets and nets[0][0] == "Maison"
+    sim(fw, wifi="up")                      # the station was resumed: it joins
+    until(fw, lambda s: s["mode"] == "station", what="the join after the scan")

@@ -46,10 +46,34 @@ _readline = Request._safe_readline
 _create = Request.create
 
 
+MAX_SEGMENT = 128          # characters in one segment of a path (ours are < 30)
+MAX_BODY = 1024            # no request of this API has a body (Request.max_body_length)
+
+
+def _check_line(stream, line):
+    """Refuse, before microdot acts on it, what it would mishandle: a request line whose
+    path has a segment over MAX_SEGMENT characters (MicroPython's regular expressions
+    recurse per character: ~1,000 overflow the stack inside microdot's route matcher, which
+    then neither answers nor closes the socket), and a Content-Length that is not a small
+    number (-1 made microdot wait in readexactly(-1) for ever)."""
+    if not getattr(stream, "line_seen", False):
+        stream.line_seen = True
+        parts = line.split(b" ")
+        path = parts[1].split(b"?", 1)[0] if len(parts) > 1 else b""
+        if any(len(seg) > MAX_SEGMENT for seg in path.split(b"/")):
+            raise ValueError("path segment longer than %d characters" % MAX_SEGMENT)
+    elif line[:15].lower() == b"content-length:":
+        v = line[15:].strip()
+        if not (v.isdigit() and len(v) <= 9):
+            raise ValueError("bad Content-Length")
+
+
 async def _readline_noting_head_end(stream):
     line = await _readline(stream)
     if line in (b"\r\n", b"\n", b""):
         stream.head_read = True
+    else:
+        _check_line(stream, line)
     return line
 
 
@@ -81,6 +105,31 @@ async def _create_or_drain(app, reader, writer, addr, scheme=None):
 Request._safe_readline = staticmethod(_readline_noting_head_end)
 Request.create = staticmethod(_create_or_drain)
 
+# Whatever fails while a request is handled (routing included, which microdot does outside
+# its error handling), the client gets an answer and the socket is closed: a socket left
+# open is one of the ESP32's ~10 gone until reboot.
+_handle = Microdot.handle_request
+_FAILED = b"HTTP/1.0 500 Internal Server Error\r\nContent-Type: text/plain\r\n\r\nInternal error\n"
+
+
+async def _handle_and_close(self, reader, writer):
+    try:
+        await _handle(self, reader, writer)
+    except Exception as e:
+        _one_line(e)
+        try:
+            writer.write(_FAILED)
+            await writer.drain()
+        except Exception:
+            pass
+        try:
+            await writer.aclose()
+        except Exception:
+            pass
+
+
+Microdot.handle_request = _handle_and_close
+
 
 def _guard(admin, req):
     """None if a state-changing request may go on, else the refusal."""
@@ -101,8 +150,8 @@ def _guard(admin, req):
 def make_app(backend):
     """The API app over an endpoints.Backend (the router's interface and the records)."""
     app = Microdot()
-    Request.max_content_length = 1024      # no request of this API has a body
-    Request.max_body_length = 1024
+    Request.max_content_length = MAX_BODY
+    Request.max_body_length = MAX_BODY
     Request.max_readline = 2048            # a URL with a whole configuration fits
     guarded = [p for p, _, changes in PATHS if changes]
 

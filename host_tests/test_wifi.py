@@ -262,27 +262,32 @@ class DnsServer:
                 self.s.sendto(msg[:2] + b"\x81\x83" + msg[4:], peer)    # NXDOMAIN: still there
 
 
-def test_the_watchdog_restarts_the_wifi_when_the_dns_server_stops_answering(tmp_path):
+@pytest.fixture
+def on_lan(tmp_path):
+    """A board joined to "Maison", whose DNS server (a DnsServer) is the watchdog's target."""
     server = DnsServer()
     fw = boot(tmp_path, "--dns", "127.0.0.1:%d" % server.port)
-    try:
-        until(fw, lambda s: s["mode"] == "setup", what="the access point")
-        trial(fw, wifi_ssid="Maison", wifi_pass="soleil2026")
-        ok(fw.base, "/api/set?configmaxpv&value=" + Q('{"watchdogwifi_active":1}'))
-        until(fw, lambda s: s["mode"] == "station", what="station mode")
-        wait_board(fw, 700)                                 # answered: nothing to do
-        assert server.asked >= 10 and network(fw)["watchdog_restarts"] == 0
-        server.up = False
-        t0 = seconds(fw)
-        until(fw, lambda s: s["watchdog_restarts"] == 1, wall=120, what="a restart")
-        # 600 s after the last answer, which came up to one 30 s period before t0 (and a
-        # few board seconds more: at --speed 0 the task looks every ~4 board seconds)
-        assert 560 <= seconds(fw) - t0 < 640
-        st = until(fw, lambda s: s["joined"], what="the rejoin")   # the Wi-Fi, not the router
-        assert st["mode"] == "station" and ok(fw.base, "/api/get?ping") == "running"
-    finally:
-        server.alive = False
-        fw.stop()
+    until(fw, lambda s: s["mode"] == "setup", what="the access point")
+    trial(fw, wifi_ssid="Maison", wifi_pass="soleil2026")
+    until(fw, lambda s: s["mode"] == "station", what="station mode")
+    yield fw, server
+    server.alive = False
+    fw.stop()
+
+
+def test_the_watchdog_restarts_the_wifi_when_the_dns_server_stops_answering(on_lan):
+    fw, server = on_lan
+    ok(fw.base, "/api/set?configmaxpv&value=" + Q('{"watchdogwifi_active":1}'))
+    wait_board(fw, 700)                                 # answered: nothing to do
+    assert server.asked >= 10 and network(fw)["watchdog_restarts"] == 0
+    server.up = False
+    t0 = seconds(fw)
+    until(fw, lambda s: s["watchdog_restarts"] == 1, wall=120, what="a restart")
+    # 600 s after the last answer, which came up to one 30 s period before t0 (and a
+    # few board seconds more: at --speed 0 the task looks every ~4 board seconds)
+    assert 560 <= seconds(fw) - t0 < 640
+    st = until(fw, lambda s: s["joined"], what="the rejoin")   # the Wi-Fi, not the router
+    assert st["mode"] == "station" and ok(fw.base, "/api/get?ping") == "running"
 
 
 def samples_per_second(fw):
@@ -353,21 +358,13 @@ def test_a_network_saved_through_configmaxpv_on_a_new_board_is_joined(new_board)
     until(fw, lambda s: s["mode"] == "station", what="the AP's closing")
 
 
-def test_switching_the_watchdog_on_after_ten_minutes_does_not_restart_the_wifi(tmp_path):
-    server = DnsServer()
-    fw = boot(tmp_path, "--dns", "127.0.0.1:%d" % server.port)
-    try:
-        until(fw, lambda s: s["mode"] == "setup", what="the access point")
-        trial(fw, wifi_ssid="Maison", wifi_pass="soleil2026")
-        until(fw, lambda s: s["mode"] == "station", what="station mode")
-        wait_board(fw, 660)
-        ok(fw.base, "/api/set?configmaxpv&value=" + Q('{"watchdogwifi_active":1}'))
-        wait_board(fw, 60)
-        st = network(fw)
-        assert st["watchdog_restarts"] == 0 and st["joined"]
-    finally:
-        server.alive = False
-        fw.stop()
+def test_switching_the_watchdog_on_after_ten_minutes_does_not_restart_the_wifi(on_lan):
+    fw, _ = on_lan
+    wait_board(fw, 660)
+    ok(fw.base, "/api/set?configmaxpv&value=" + Q('{"watchdogwifi_active":1}'))
+    wait_board(fw, 60)
+    st = network(fw)
+    assert st["watchdog_restarts"] == 0 and st["joined"]
 
 
 def test_clearing_the_saved_network_while_joined_waits_for_the_reboot(joined):

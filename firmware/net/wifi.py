@@ -59,7 +59,6 @@ class Wifi:
         self.ap_name = "MaxPV-" + radio.chip_id()
         self.target = None          # settings being joined (dict of TRIAL_KEYS), or None
         self.joined = False
-        self.joined_at = None
         self.attempt_at = None      # board seconds the current attempt started
         self.next_try = None        # board seconds of the next attempt of the saved network
         self.retry = RETRY_S
@@ -194,7 +193,6 @@ class Wifi:
 
     def _joined_now(self, now):
         self.joined = True
-        self.joined_at = now
         self.reason = None
         self.retry = RETRY_S
         self.failing_since = None

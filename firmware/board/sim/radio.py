@@ -12,8 +12,8 @@ switched off), `wifi=nodhcp` keeps them but no DHCP server answers, `wifi=up` en
 the station then rejoins by itself, as the ESP32's does. `/sim/set?phone=on` puts a phone
 on the setup access point (`off` takes it away).
 
-The router loop's cost: on the chip these calls run on a worker thread (board/esp32_wifi.py
-explains why and what still holds the loop); `hold_ms` is what each still takes from the
+The router loop's cost: on the chip the calls that block run on a thread of their own
+(board/esp32_wifi.py explains why and what still holds the loop); `hold_ms` is what each still takes from the
 loop, charged to the virtual clock when the call is made, so the window cadence figures of
 the tests include it. A scan's own duration passes in board time while the router runs.
 
@@ -47,14 +47,12 @@ class SimRadio:
         self.hold_ms = dict(HOLD_MS, **w.get("hold_ms", {}))
         self.dns = dns
         self.name = None
-        self.calls = []           # (call, board seconds): what the tests check
         self._sta = None          # (ssid, key, static) of the current attempt
         self._ap = None
         self._since = None        # board seconds from which the current attempt runs
         self._gone = False        # its network was out of range at the last look
 
     def _charge(self, what):
-        self.calls.append((what, self.board.seconds()))
         self.board.now += int(self.hold_ms[what] * 1000)
 
     def _manual(self):
@@ -73,7 +71,6 @@ class SimRadio:
         return "5A17"
 
     def hostname(self, name):
-        self.calls.append(("hostname", self.board.seconds()))
         self.name = name
 
     async def start(self, ssid, key, static=None):

@@ -18,6 +18,10 @@ import json
 from .world import between
 
 TEXT = {"Content-Type": "text/plain; charset=utf-8"}
+# the controls that take one word of a list: /sim/set?KEY=WORD
+CHOICES = (("thermostat", ("open", "closed", "auto")), ("mains", ("on", "off")),
+           ("clamp", ("open", "closed")), ("wifi", ("down", "nodhcp", "up")),
+           ("phone", ("on", "off")))
 
 
 def register(app, board):
@@ -58,29 +62,14 @@ def register(app, board):
                 if not 0 <= f <= 2:
                     raise ValueError("pv must be 0..2")
                 m["pv_factor"] = f
-            if "thermostat" in a:
-                if a["thermostat"] not in ("open", "closed", "auto"):
-                    raise ValueError("thermostat must be open, closed or auto")
-                m["thermostat"] = a["thermostat"]
-            if "mains" in a:
-                if a["mains"] not in ("on", "off"):
-                    raise ValueError("mains must be on or off")
-                m["mains"] = a["mains"]
-            if "clamp" in a:
-                if a["clamp"] not in ("open", "closed"):
-                    raise ValueError("clamp must be open or closed")
-                m["clamp"] = a["clamp"]
-            if "wifi" in a:
-                if a["wifi"] not in ("down", "nodhcp", "up"):
-                    raise ValueError("wifi must be down, nodhcp or up")
-                m["wifi"] = a["wifi"]
-            if "phone" in a:
-                if a["phone"] not in ("on", "off"):
-                    raise ValueError("phone must be on or off")
-                m["phone"] = a["phone"]
+            for key, words in CHOICES:
+                if key in a:
+                    if a[key] not in words:
+                        raise ValueError("%s must be %s or %s" % (key, ", ".join(words[:-1]),
+                                                                words[-1]))
+                    m[key] = a[key]
             if not m or m == sc.manual and not a:
-                raise ValueError("nothing to set (load, pv, thermostat, mains, clamp, wifi or "
-                                 "phone)")
+                raise ValueError("nothing to set (load, pv, %s)" % ", ".join(k for k, _ in CHOICES))
         except ValueError as e:
             return "Bad request: %s" % e, 400, TEXT
         sc.manual = m

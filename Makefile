@@ -24,11 +24,13 @@ $(NPM_STAMP): package-lock.json
 	@rm -f node_modules/.installed-* && touch $@
 
 # the real peers the tests start (Debian's packages): the browser the UI tests drive
-# (chromium: no browser download at test time) and the NTP server of the time tests (chrony)
-PEERS_STAMP := $(VENV)/.peers-chromium-chrony
+# (chromium: no browser download at test time), the NTP server of the time tests (chrony)
+# and the MQTT broker of the MQTT tests (mosquitto, with mosquitto_passwd)
+PEERS_STAMP := $(VENV)/.peers-chromium-chrony-mosquitto
 $(PEERS_STAMP):
-	@{ command -v chromium && test -x /usr/sbin/chronyd; } >/dev/null || \
-		{ apt-get update -qq && apt-get install -y -qq chromium chrony; }
+	@{ command -v chromium && test -x /usr/sbin/chronyd && test -x /usr/sbin/mosquitto && \
+		command -v mosquitto_passwd; } >/dev/null || \
+		{ apt-get update -qq && apt-get install -y -qq chromium chrony mosquitto mosquitto-clients; }
 	@touch $@
 
 ## make web: build the web UI into build/www (gzipped, as the device serves it)

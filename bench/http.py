@@ -47,15 +47,21 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 
 from test_api_load import Monitor, Proc, build_image, hammer, percentile  # noqa: E402
+from test_mqtt import Broker, Watcher, configure  # noqa: E402
 
 IDLE_S = 5
 LOAD_S = 8
 PATH = "/api/get?alldata"
 PHASES = [("idle", 0, IDLE_S), ("1 client", 1, LOAD_S), ("4 clients", 4, LOAD_S)]
+# then, MQTT on at a 1 s period (the broker a mosquitto on loopback, a paho client
+# subscribed to everything): alone, and with the four clients
+MQTT_PHASES = [("mqtt 1 s", 0, LOAD_S), ("mqtt+4 cl.", 4, LOAD_S)]
 
 
-def run(image, tmp, heapsize, phases=PHASES):
-    """One firmware process through the phases. Returns (rows, problems, output)."""
+def run(image, tmp, heapsize, phases=PHASES, broker=None):
+    """One firmware process through the phases (then MQTT_PHASES with `broker`). Returns
+    (rows, problems, output); a row is (heap, phase, load, monitor figures, MQTT messages per
+    second or None)."""
     tag = heapsize or "default"
     flash = os.path.join(tmp, "flash-" + tag)
     os.makedirs(flash)
@@ -67,17 +73,32 @@ def run(image, tmp, heapsize, phases=PHASES):
         mon = Monitor(fw.port, pid=fw.p.pid)
         mon.start()
         loads = {}
+        msgs = {}
+        watcher = None
+        if broker:
+            watcher = Watcher(broker)
+            phases = phases + MQTT_PHASES
         for name, clients, seconds in phases:
+            if name == MQTT_PHASES[0][0]:
+                configure(fw, mqtt_active=1, mqtt_ip="127.0.0.1", mqtt_port=broker.port,
+                          mqtt_period=1)
+                time.sleep(2)                       # connected, announced
             mon.mark(name)
+            t0 = time.monotonic()
             if clients:
                 loads[name] = hammer(fw.port, [PATH], clients, seconds)
             else:
                 time.sleep(seconds)
+            if watcher:
+                t1 = time.monotonic()
+                msgs[name] = len([m for m in watcher.since(t0) if m[0] < t1]) / (t1 - t0)
         mon.stop()
+        if watcher:
+            watcher.close()
         for name, clients, seconds in phases:
             ph = mon.phase(name, baseline="idle")
             r = loads.get(name)
-            rows.append((tag, name, r, ph))
+            rows.append((tag, name, r, ph, msgs.get(name)))
             if r and r["failed"]:
                 problems.append("%s, %s: %d failed requests, e.g. %r"
                                 % (tag, name, len(r["failed"]), r["failed"][:3]))
@@ -101,7 +122,11 @@ def main():
     t_start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp:
         image = build_image(os.path.join(tmp, "image"))
-        results = [run(image, tmp, None), run(image, tmp, "256K")]
+        broker = Broker()
+        try:
+            results = [run(image, tmp, None, broker=broker), run(image, tmp, "256K")]
+        finally:
+            broker.stop()
     rows = [r for rs, _, _ in results for r in rs]
     problems = [p for _, ps, _ in results for p in ps]
     print("HTTP load vs. router cadence: the firmware under the MicroPython unix port, scenario"
@@ -109,28 +134,38 @@ def main():
     print("GET %s on loopback, a new connection per request (host figures: %s, %s)"
           % (PATH, platform.machine(), platform.python_implementation() + " clients"))
     print()
-    head = ("heap", "API load", "req/s", "p50 ms", "p99 ms", "failed", "fw CPU", "µs/req",
-            "samples/s", "RTF", "win/s", "lag ms")
-    fmt = "%-8s %-10s %6s %7s %7s %6s %6s %6s %9s %6s %6s %6s"
+    head = ("heap", "load", "req/s", "p50 ms", "p99 ms", "failed", "fw CPU", "µs/req",
+            "MQTT/s", "samples/s", "RTF", "win/s", "lag ms")
+    fmt = "%-8s %-10s %6s %7s %7s %6s %6s %6s %6s %9s %6s %6s %6s"
     print(fmt % head)
-    print("-" * 94)
+    print("-" * 101)
     idle_cpu = {}
-    for tag, name, r, ph in rows:
+    cycle_us = None
+    for tag, name, r, ph, mq in rows:
         cpu = ph["cpu"]
-        if not r:
+        base = idle_cpu.get(tag)
+        if name == "idle":
             idle_cpu[tag] = cpu
+        if not r:
             load = ("-", "-", "-", "-")
             per_req = "-"
+            if name == "mqtt 1 s" and None not in (cpu, base):
+                cycle_us = 1e6 * (cpu - base)       # one publish cycle a second
         else:
             rate = r["n"] / r["elapsed"]
             load = ("%.0f" % rate, "%.2f" % (1000 * percentile(r["lat"], .5)),
                     "%.2f" % (1000 * percentile(r["lat"], .99)), "%d" % len(r["failed"]))
-            base = idle_cpu.get(tag)
             per_req = "%.0f" % (1e6 * (cpu - base) / rate) if None not in (cpu, base) else "?"
         print(fmt % ((tag, name) + load + ("?" if cpu is None else "%.2f" % cpu, per_req,
+                                         "-" if mq is None else "%.1f" % mq,
                                          "%.0f" % ph["samples"], "%.3f" % ph["rtf"],
                                          "%.1f" % ph["windows_wall"], "%.0f" % ph["lag_ms"])))
     print()
+    if cycle_us is not None:
+        print("MQTT: one publish cycle (every topic, at mqtt_period 1 s) costs the firmware %.0f µs"
+              " of CPU above idle on this host" % cycle_us)
+        print("(the 'mqtt 1 s' row's CPU less the idle row's, per second). MQTT/s: messages the"
+              " subscriber received per second.")
     for (_, ps, out), tag in zip(results, ("default", "256K")):
         print("MemoryError in the firmware's output (%s heap): %s"
               % (tag, "YES" if "MemoryError" in out else "none"))

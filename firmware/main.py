@@ -103,6 +103,20 @@ class Firmware:
     def reboot(self):
         self.rebooting = True
 
+    async def _mqtt(self, backend):
+        """The MQTT link from the first moment MQTT is enabled (it then follows the settings
+        itself): a board that never uses MQTT never loads it. Loading it can fail on a full
+        heap: then it is tried again, MQTT is not given up until the next boot."""
+        while True:
+            if self.config.get("mqtt_active"):
+                try:
+                    from net.mqtt_link import MqttLink
+                    backend.mqtt = MqttLink(self)
+                    await backend.mqtt.run()
+                except Exception as e:
+                    print("mqtt: %s: %s" % (type(e).__name__, e))
+            await asyncio.sleep_ms(500)
+
     async def run(self):
         from api.app import make_app
         from api.endpoints import Backend
@@ -131,6 +145,7 @@ class Firmware:
             dns = self.dns
             tasks.append(asyncio.create_task(Sntp(clock, self.servers, wifi.dns_server if wifi
                                                   else (lambda: dns) if dns else None).run()))
+        tasks.append(asyncio.create_task(self._mqtt(app.backend)))
         seconds = float(self.opts["seconds"])
         quiet = self.opts["quiet"] != "0"
         while not self.rebooting:

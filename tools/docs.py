@@ -15,6 +15,7 @@ from api import data  # noqa: E402
 from records import config as esp_config  # noqa: E402
 from api import web  # noqa: E402
 from api import endpoints as E  # noqa: E402
+from net import mqtt_topics, mqtt_discovery  # noqa: E402
 
 BOARD = {"V_CALIB": config.V_CALIB, "P_CALIB": config.P_CALIB, "PHASE_CALIB": config.PHASE_CALIB}
 
@@ -174,8 +175,164 @@ def openapi_yaml():
     return "\n".join(out) + "\n"
 
 
+def _source(src):
+    """A TOPICS source in words."""
+    words = {"t": "today's %s energy (index less the day-start reference), kWh, 3 decimals",
+             "s": "`ssrstate`: STOP, FORCE, MAX, ON or OFF", "r": "`relaystate`: STOP, FORCE, ON or OFF",
+             "p": "`running` or `offline` (the ping's word)"}
+    if src[0] == "t":
+        return words["t"] % ("routed", "imported", "exported", "produced")[int(src[1])]
+    if src in words:
+        return words[src]
+    n, name, unit, _ = data.TABLE[int(src) - 1]
+    return "data %02d, %s%s" % (n, name, " (%s)" % unit if unit else "")
+
+
+MQTT_INTRO = """# MQTT and Home Assistant
+
+The router publishes its values to an MQTT broker, takes the SSR and relay mode commands
+from it and announces itself to Home Assistant, which then shows it as one device with its
+sensors, ready for the Energy dashboard. Generated from `firmware/net/mqtt_topics.py`,
+`firmware/net/mqtt_discovery.py` and `firmware/records/config.py` by `tools/docs.py`; do
+not edit by hand.
+
+## Turning it on
+
+On the web UI's *Administration* page, group *MQTT* (or `configmaxpv`, keys below). A change
+applies at once, without a reboot: the router leaves the broker cleanly and connects with
+the new settings. Under the settings the page shows the link: connected (for how long, how
+many messages), connecting, refused (the broker said no: user or password), unreachable (not
+found, no answer, connection lost) with the error and the time to the next attempt. The same
+is `/api/get?mqtt` (docs/api.md).
+
+| key | default | meaning |
+|---|---|---|
+"""
+
+MQTT_KEYS = {
+    "mqtt_active": "1: MQTT on",
+    "mqtt_ip": "the broker: an IPv4 address or a host name (asked of the network's DNS server)",
+    "mqtt_port": "its port",
+    "mqtt_user": "user name; empty: none",
+    "mqtt_pass": "password (never read back)",
+    "mqtt_period": "seconds between two publications of every value (1..3600)",
+    "mqtt_topic": "base topic (below: `maxpv`); two routers on one broker need two",
+    "mqtt_discovery": "1: announce the router to Home Assistant; 0 removes the announcement",
+    "mqtt_ha_prefix": "Home Assistant's discovery prefix",
+}
+
+MQTT_MIDDLE = """
+## What it publishes
+
+Every value below at each `mqtt_period`, all retained (a client that subscribes later gets
+them at once), in the text of the HTTP API (docs/api.md): a client that reads both sees the
+same. The original MaxPV!'s topics come first, unchanged; the others are this firmware's.
+`triacmode` and `relaymode` are also published within 0.1 s of every change of mode, from
+any source (the web UI, the API, MQTT). (The original's `boost` comes with the boost feature.)
+
+`maxpv/state` is `connected` while the router is connected and `disconnected` otherwise: the
+router says it when it leaves, and the broker says it for the router (its last will) when
+the connection breaks: at once when the router stops, and within 1.5 keep-alive periods
+(about 22 s) after a power cut.
+
+| topic | payload |
+|---|---|
+"""
+
+MQTT_COMMANDS = """
+## Commands
+
+| topic | payload | what it does |
+|---|---|---|
+| `maxpv/triacmode/set` | `stop`, `force` or `auto` | the SSR mode (as `/api/set?ssrmode`) |
+| `maxpv/relaymode/set` | `stop`, `force` or `auto` | the secondary relay's mode |
+
+Upper or lower case, surrounding spaces ignored. Anything else (another word, a number,
+binary, a payload over 8 bytes) changes nothing and is counted as `ignored` in the link's
+state, with a line in the log; a message over 600 bytes is read and dropped. Commands at
+QoS 1 are acknowledged.
+
+## Home Assistant
+
+With `mqtt_discovery` on, the router announces each entity on
+`<prefix>/<component>/maxpv<chip id>/<object id>/config` (retained) at every connection,
+and again when Home Assistant says it is back (`<prefix>/status` = `online`): one device,
+*MaxPV*, with its firmware version and a link to its web UI. The names and object ids are
+the original MaxPV!'s (3.61), so that a Home Assistant that knew one finds the same
+entities; the rows after *Relais* are this firmware's.
+
+| object id | entity | name | state topic | class | state class | unit |
+|---|---|---|---|---|---|---|
+"""
+
+MQTT_END = """
+The SSR and Relais selects show `stop`, `force` or `auto` and send them on the command
+topics. The four problem sensors (diagnostic) read the status byte's anomaly bits. The
+temperature reads as unknown without a probe (`-99`), the power factor without current
+(`nan`).
+
+## The connection
+
+- The router connects within 5 s (an unanswered attempt gives up after 5 s); a refusal or an
+  unreachable broker is tried again after 5 s, then 10, 20, 40 and every 60 s; a connection
+  that was up and broke, after 5 s. A broker that is down when the router starts is therefore
+  joined within a minute of coming back, without a reboot.
+- Keep-alive 15 s; publications at QoS 0, retained; the commands are subscribed at QoS 1.
+- A slow broker is never waited for by the router: the MQTT work is its own task, each write
+  is bounded to 5 s (then the connection is dropped and made again), and a publication cycle
+  that falls due while the previous one is still being written is skipped (`skipped` in the
+  link's state), never queued.
+- On the board, MQTT waits until the Wi-Fi has joined the network.
+
+## The client
+
+The router's own MQTT 3.1.1 client (`firmware/net/mqtt.py`). The package registry's
+asyncio clients for MicroPython were tried first, under the unix port against mosquitto:
+`micropython-mqtt` 0.7b4 (2020) cannot be installed by pip (no setup.py) and is another
+client than its name says (tve's `mqtt_async`; it needs a `cpy_fix` module it does not
+ship); `aiomqttc` 1.0.7 does not run on the unix port as published (it calls `machine.RTC`
+in its logger and names a `TimeoutError` that MicroPython does not have), does not reconnect
+on its own nor subscribe again after a broker restart, and installs a `main.py` that a board
+would run at boot; `chumicro-mqtt` 0.30.3 works, but it is not asyncio (a polled state
+machine), comes with three more packages, and took 43 kB of heap to import (69 kB
+connected) on the 64-bit port, a third of the chip's. Ours took 6 kB to import; none of the
+three resolves a broker's name without blocking (`socket.getaddrinfo`), ours asks the DNS
+server itself.
+
+## Memory
+
+On the chip every module's code is held in RAM (stock MicroPython has no ROMFS). MQTT is
+loaded only once it is enabled, and the Home Assistant table only while it is announced.
+With MQTT on, the firmware holds about 150 more names (qstrs); past about 1,260 MicroPython
+adds a seventh name pool sized for some 1,300 more (14 kB on the 64-bit port, ~9 kB on the
+chip), a step that the next features would take anyway. The test of the whole firmware with
+MQTT under load (`host_tests/test_mqtt.py`) runs in 288K on the 64-bit port, not yet in the
+256K of `host_tests/test_api_load.py`.
+"""
+
+
+def mqtt_md():
+    rows = {r[0]: r for r in esp_config.TABLE}
+    out = [MQTT_INTRO]
+    for k, text in MQTT_KEYS.items():
+        d = rows[k][2]
+        out.append("| `%s` | %s | %s |\n" % (k, "`%s`" % d if d != "" else "(empty)", text))
+    out.append(MQTT_MIDDLE)
+    for row in mqtt_topics.TOPICS:
+        topic, _, src = row.partition(":")
+        out.append("| `maxpv/%s` | %s |\n" % (topic, _source(src)))
+    out.append("| `maxpv/state` | `connected` / `disconnected` (availability, last will) |\n")
+    out.append(MQTT_COMMANDS)
+    for row in mqtt_discovery.ENTITIES:
+        oid, comp, topic, name, dcls, scls, unit, more = row.split("|")
+        out.append("| %s | %s | %s | `maxpv/%s` | %s | %s | %s |\n" % (
+            oid, comp, name, topic, dcls or "-", scls or "-", unit or "-"))
+    out.append(MQTT_END)
+    return "".join(out)
+
+
 DOCS = {"docs/parameters.md": parameters_md, "docs/api.md": api_md,
-        "docs/openapi.yaml": openapi_yaml}
+        "docs/openapi.yaml": openapi_yaml, "docs/mqtt.md": mqtt_md}
 
 
 def main(argv):

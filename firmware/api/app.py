@@ -150,6 +150,7 @@ def _guard(admin, req):
 def make_app(backend):
     """The API app over an endpoints.Backend (the router's interface and the records)."""
     app = Microdot()
+    app.backend = backend
     Request.max_content_length = MAX_BODY
     Request.max_body_length = MAX_BODY
     Request.max_readline = 2048            # a URL with a whole configuration fits

@@ -51,6 +51,7 @@ class Backend:
         self.history = history
         self.admin = admin
         self.reboot = reboot           # () -> None: save and restart the firmware
+        self.mqtt = None               # net.mqtt_link.MqttLink once MQTT has been enabled
 
 
 def fail(body, status=400):
@@ -192,6 +193,22 @@ def _get_networks(b, a):
         return _json({"scanning": False, "networks": []})
     nets = b.wifi.scan_results()
     return _json({"scanning": b.wifi.scanning, "networks": nets})
+
+
+def _get_mqtt(b, a):
+    """the MQTT link, JSON: state (off, waiting: not on the network yet, connecting,
+    connected, refused: the broker said no, usually to the credentials, unreachable: not
+    found, no answer or connection lost, error: the firmware's own fault, retried), error (the
+    last one, in words), broker, since (s in this state), retry_in (s to
+    the next attempt, or null), connects, published (messages), skipped (telemetry cycles a
+    slow broker made us drop), commands (taken), ignored (messages on our topics that were
+    not commands)
+    example: mqtt"""
+    if b.mqtt is None:
+        c = b.config.get
+        return _json({"state": "off", "error": None,
+                      "broker": "%s:%d" % (c("mqtt_ip"), c("mqtt_port"))})
+    return _json(b.mqtt.state())
 
 
 # --- /api/set -------------------------------------------------------------------------------
@@ -376,6 +393,7 @@ ENDPOINTS = (
     ("/api/get", "time", "time", _get_time),
     ("/api/get", "network", "network", _get_network),
     ("/api/get", "networks", "networks", _get_networks),
+    ("/api/get", "mqtt", "mqtt", _get_mqtt),
     ("/api/set", "param", "param=NN&value=V", _set_param),
     ("/api/set", "relaymode", "relaymode&value=M", _set_relaymode),
     ("/api/set", "ssrmode", "ssrmode&value=M", _set_ssrmode),

@@ -209,6 +209,10 @@ class Esp32Board:
         import machine
         machine.reset()
 
+    def chip_id(self):
+        """The chip's MAC as 12 hex digits: the MQTT client's and Home Assistant's ids."""
+        return "".join("%02x" % b for b in machine.unique_id())
+
     def radio(self):
         """The Wi-Fi radio (board/esp32_wifi.py); starting it blocks ~0.1-0.2 s, so it is
         made before the router loop runs."""

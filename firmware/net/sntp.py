@@ -13,8 +13,7 @@ again every RETRY_S, so the clock is set within seconds of joining.
 """
 import asyncio
 import struct
-from net import dns
-from net.udp import exchange, host_port
+from net.udp import exchange, host_port, is_ip, resolve
 from net.clock import VALID_EPOCH
 
 NTP_PORT = 123
@@ -22,19 +21,6 @@ NTP_TO_UNIX = 2208988800       # seconds from 1900-01-01 to 1970-01-01
 PERIOD_S = 3600
 RETRY_S = 10
 RETRY_MAX_S = 600
-
-
-def _is_ip(host):
-    parts = host.split(".")
-    return len(parts) == 4 and all(p.isdigit() for p in parts)
-
-
-async def resolve(name, server, qid=0x4D50):
-    """The IPv4 address of `name` from the DNS server `server` ("a.b.c.d[:port]"), or None."""
-    if _is_ip(name):
-        return name
-    return await exchange(host_port(server, 53), dns.query(qid, name),
-                           lambda data: dns.first_address(data, qid))
 
 
 def _request(stamp):
@@ -75,7 +61,7 @@ class Sntp:
         for entry in self.servers:
             host, port = host_port(entry, NTP_PORT)
             server = self.dns_server() if self.dns_server else None
-            if not _is_ip(host) and not server:
+            if not is_ip(host) and not server:
                 continue
             asked = True
             try:

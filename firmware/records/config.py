@@ -3,7 +3,7 @@ defaults and checks, stored power-loss-safe. Partial updates; an update with any
 is refused as a whole and changes nothing. Keys this firmware does not know are ignored and
 named, as the original ignores them (its admin pages send keys of other versions). Network
 settings (and http_port) are applied at the next boot, as on the original, and so are the
-time zone and the time servers; a board that has not joined its network uses new Wi-Fi
+time zone and the time servers; the MQTT settings apply at once (net/mqtt_link.py); a board that has not joined its network uses new Wi-Fi
 settings at its next attempt (net/wifi.py), and the setup page's "save and connect" saves
 only what it has joined with.
 
@@ -25,7 +25,9 @@ SECRETS = ("wifi_pass", "mqtt_pass")
 # (key, type, default, check) -- type: "ip", "int" (check = (min, max)), "flag",
 # "str" (check = max length), "host" (a DNS label), "path" (starts with "/"),
 # "choice" (check = the values), "servers" (comma-separated host[:port], check = max length),
-# "wpa" (a WPA2 passphrase: 8..63 characters or 64 hex digits, or empty for an open network)
+# "wpa" (a WPA2 passphrase: 8..63 characters or 64 hex digits, or empty for an open network),
+# "addr" (an IPv4 address or a host name, check = max length), "topic" (an MQTT topic of
+# letters, digits, '-', '_' and '.' levels separated by '/', check = max length)
 TABLE = (
     ("ip", "ip", "192.168.1.250", None),
     ("gateway", "ip", "192.168.1.1", None),
@@ -43,11 +45,14 @@ TABLE = (
     ("time_zone", "choice", "Europe/Paris", ZONES),
     ("ntp_servers", "servers", "pool.ntp.org,time.google.com", 127),
     ("mqtt_active", "flag", 0, None),
-    ("mqtt_ip", "ip", "192.168.1.100", None),
+    ("mqtt_ip", "addr", "192.168.1.100", 64),
     ("mqtt_port", "int", 1883, (1, 65535)),
     ("mqtt_period", "int", 10, (1, 3600)),
     ("mqtt_user", "str", "", 64),
     ("mqtt_pass", "str", "", 64),
+    ("mqtt_topic", "topic", "maxpv", 64),
+    ("mqtt_discovery", "flag", 1, None),
+    ("mqtt_ha_prefix", "topic", "homeassistant", 64),
     ("boost_duration", "int", 120, (1, 1440)),
     ("boost_ratio", "int", 100, (0, 100)),
     ("boost_timer_active", "flag", 0, None),
@@ -82,13 +87,22 @@ def _ip(v):
                                    (p == "0" or p[0] != "0") for p in parts)
 
 
+def _name(host):
+    labels = host.split(".")
+    return bool(host) and all(x and len(x) < 64 and all(c.isalpha() or c.isdigit() or c == "-"
+                                                           for c in x) for x in labels)
+
+
 def _server(text):
     host, _, port = text.strip().partition(":")
     if port and not (port.isdigit() and 1 <= int(port) <= 65535):
         return False
-    labels = host.split(".")
-    return bool(host) and all(x and len(x) < 64 and all(c.isalpha() or c.isdigit() or c == "-"
-                                                           for c in x) for x in labels)
+    return _name(host)
+
+
+def _topic(text):
+    return all(x and all("a" <= c.lower() <= "z" or c.isdigit() or c in "-_." for c in x)
+               for x in text.split("/"))
 
 
 def check(key, value):
@@ -137,6 +151,11 @@ def check(key, value):
     if kind == "host" and not (value and all(c.isalpha() or c.isdigit() or c == "-" for c in value)
                                and value[0] != "-" and value[-1] != "-"):
         raise ConfigError("hostname must be letters, digits and '-'")
+    if kind == "addr" and not (_ip(value) or _name(value) and not value.replace(".", "").isdigit()):
+        raise ConfigError("%s is not an IPv4 address or a host name: '%s'" % (key, value))
+    if kind == "topic" and not _topic(value):
+        raise ConfigError("%s must be levels of letters, digits, '-', '_' or '.' separated "
+                          "by single '/' (no '+' or '#')" % key)
     if kind == "path" and not value.startswith("/"):
         raise ConfigError("%s must start with '/'" % key)
     if kind == "servers" and not all(_server(x) for x in value.split(",")):

@@ -213,6 +213,11 @@ class SimBoard(VirtualClock):
         self.boot_us = self.now
         self._wall0 = None
 
+    def chip_id(self):
+        """As the chip's MAC (12 hex digits); its simulated radio names the access point
+        MaxPV-5A17 from the last four."""
+        return "246f28a05a17"
+
     def radio(self, dns):
         """The simulated Wi-Fi radio (board/sim/radio.py); `dns`: the DNS server its network's
         DHCP gives."""

@@ -6,7 +6,7 @@
 import { t, addStrings } from "./i18n.js";
 import { h, toast, confirmAction } from "./dom.js";
 import * as api from "./api.js";
-import { IP, HOST, okWpa } from "./checks.js";
+import { IP, HOST, okWpa, okAddr, okTopic } from "./checks.js";
 
 addStrings({
   "adm.g.wifi": ["Wi-Fi", "Wi-Fi"],
@@ -38,11 +38,27 @@ addStrings({
   "c.hostname": ["Nom sur le réseau (nom.local)", "Network name (name.local)"],
   "c.http_port": ["Port HTTP", "HTTP port"],
   "c.mqtt_active": ["MQTT actif", "MQTT enabled"],
-  "c.mqtt_ip": ["Adresse IP du broker", "Broker IP address"],
+  "c.mqtt_ip": ["Adresse du broker (IP ou nom)", "Broker address (IP or name)"],
   "c.mqtt_port": ["Port du broker", "Broker port"],
   "c.mqtt_user": ["Utilisateur", "User"],
   "c.mqtt_pass": ["Mot de passe", "Password"],
   "c.mqtt_period": ["Période de publication (s)", "Publishing period (s)"],
+  "c.mqtt_topic": ["Topic de base (deux routeurs : deux topics)", "Base topic (two routers: two topics)"],
+  "c.mqtt_discovery": ["Découverte Home Assistant", "Home Assistant discovery"],
+  "c.mqtt_ha_prefix": ["Préfixe de découverte Home Assistant", "Home Assistant discovery prefix"],
+  "adm.e.addr": ["Adresse IPv4 ou nom d'hôte attendu", "An IPv4 address or a host name is expected"],
+  "adm.e.topic": ["Niveaux de lettres, chiffres, « - », « _ » ou « . » séparés par « / » (ni + ni #)",
+    "Levels of letters, digits, '-', '_' or '.' separated by '/' (no + or #)"],
+  "mq.off": ["MQTT désactivé.", "MQTT is off."],
+  "mq.waiting": ["En attente du réseau.", "Waiting for the network."],
+  "mq.connecting": ["Connexion à {broker}…", "Connecting to {broker}…"],
+  "mq.connected": ["Connecté à {broker} depuis {since} s ({published} messages publiés).",
+    "Connected to {broker} for {since} s ({published} messages published)."],
+  "mq.refused": ["Refusé par {broker} : {error}. Vérifiez l'utilisateur et le mot de passe.",
+    "Refused by {broker}: {error}. Check the user and password."],
+  "mq.unreachable": ["Broker injoignable : {error}.", "Broker unreachable: {error}."],
+  "mq.error": ["Erreur du routeur : {error}.", "Router error: {error}."],
+  "mq.retry": [" Nouvel essai dans {n} s.", " Next attempt in {n} s."],
   "c.boost_duration": ["Durée du boost (min)", "Boost duration (min)"],
   "c.boost_ratio": ["Puissance du boost (%)", "Boost power (%)"],
   "c.boost_timer_active": ["Boost programmé chaque jour", "Daily boost timer"],
@@ -112,7 +128,8 @@ addStrings({
 const GROUPS = [
   ["wifi", ["wifi_ssid", "wifi_pass", "ap_after_min", "ap_timeout_min", "watchdogwifi_active"]],
   ["net", ["dhcp", "ip", "subnet", "gateway", "dns1", "dns2", "hostname", "http_port"]],
-  ["mqtt", ["mqtt_active", "mqtt_ip", "mqtt_port", "mqtt_user", "mqtt_pass", "mqtt_period"]],
+  ["mqtt", ["mqtt_active", "mqtt_ip", "mqtt_port", "mqtt_user", "mqtt_pass", "mqtt_period",
+    "mqtt_topic", "mqtt_discovery", "mqtt_ha_prefix"]],
   ["boost", ["boost_duration", "boost_ratio", "boost_timer_active", "boost_timer_hour", "boost_timer_minute"]],
   ["relayplus", ["RelayPlus_active", "RelayPlus_min", "RelayPlus_max", "RelayPlus_hour"]],
   ["temp", ["temp_limit_active", "max_temp"]],
@@ -154,6 +171,8 @@ function check(r, f) {
   if ([...v].length > r.check) return { error: t("adm.e.len", { n: r.check }) };
   if (r.type === "host" && !HOST.test(v)) return { error: t("adm.e.host") };
   if (r.type === "path" && !v.startsWith("/")) return { error: t("adm.e.path") };
+  if (r.type === "addr" && !okAddr(v)) return { error: t("adm.e.addr") };
+  if (r.type === "topic" && !okTopic(v)) return { error: t("adm.e.topic") };
   if (r.type === "wpa" && !okWpa(v)) return { error: t("adm.e.wpa") };
   return { value: v };
 }
@@ -250,7 +269,7 @@ function field(r) {
   const id = "c-" + r.key;
   const f = (fields[r.key] = {});
   const hint = r.type === "int" ? t("adm.range", { min: r.check[0], max: r.check[1] })
-    : ["str", "path", "host", "servers"].includes(r.type) ? t("adm.maxlen", { n: r.check })
+    : ["str", "path", "host", "servers", "addr", "topic"].includes(r.type) ? t("adm.maxlen", { n: r.check })
       : r.type === "wpa" ? t("adm.wpa") : null;
   f.msg = h("div", { id: id + "-msg", class: "result", "aria-live": "polite", "data-testid": "cmsg-" + r.key });
   const common = { id, name: r.key, "data-testid": "cfg-" + r.key, "aria-describedby": id + "-hint " + id + "-msg" };
@@ -352,6 +371,23 @@ async function reboot(factory) {
   if (g === gen) load();
 }
 
+// the MQTT link's state under its settings, refreshed while the page is shown
+async function mqttState() {
+  const g = gen;
+  while (g === gen) {
+    try {
+      const s = JSON.parse(await api.get("mqtt"));
+      if (g !== gen) return;
+      let text = t("mq." + s.state, s);
+      if (s.retry_in !== null && s.retry_in !== undefined && s.state !== "connected") text += t("mq.retry", { n: s.retry_in });
+      say(el.mqtt, text, !["refused", "unreachable", "error"].includes(s.state));
+    } catch (e) {
+      if (g === gen) say(el.mqtt, e.message, false);
+    }
+    await new Promise((r) => setTimeout(r, 3000));
+  }
+}
+
 async function versions() {
   const g = gen;
   const rows = [["adm.v.fw", "version"], ["adm.v.web", null], ["adm.v.api", "versionmaxpv"]];
@@ -376,7 +412,8 @@ export default {
       h("form", { novalidate: true, onsubmit: save, oninput: showDirty, onchange: showDirty, "data-testid": "config-form" },
         GROUPS.map(([g, keys]) => h("fieldset", null,
           h("legend", null, t("adm.g." + g)),
-          h("div", { class: "form-grid" }, keys.map((k) => field(BY_KEY[k]))))),
+          h("div", { class: "form-grid" }, keys.map((k) => field(BY_KEY[k]))),
+          g === "mqtt" ? (el.mqtt = h("div", { class: "result", "aria-live": "polite", "data-testid": "mqtt-state" })) : null)),
         h("div", { class: "actions sticky" }, h("button", { type: "submit", "data-testid": "config-save" }, t("adm.save")),
           (el.dirty = h("span", { class: "muted", "aria-live": "polite" }))),
         (el.result = h("div", { class: "result", "aria-live": "polite", "data-testid": "config-result" }))),
@@ -404,6 +441,7 @@ export default {
           (el["v-" + k] = h("td", { "data-testid": k.replace("adm.", "") }, "–")))))))));
     load();
     versions();
+    mqttState();
   },
   unmount() {
     gen++;

@@ -8,3 +8,14 @@ export const HOST = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/;
 export function okWpa(s) {
   return s === "" || /^[ -~]{8,63}$/.test(s) || /^[0-9a-fA-F]{64}$/.test(s);
 }
+
+// an IPv4 address or a host name (config.py's "addr"): the MQTT broker's
+const NAME = /^[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*$/;
+export function okAddr(s) {
+  return IP.test(s) || (NAME.test(s) && !/^[\d.]+$/.test(s));
+}
+
+// an MQTT topic of levels of letters, digits, '-', '_' and '.' (config.py's "topic")
+export function okTopic(s) {
+  return /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(s);
+}

@@ -106,8 +106,9 @@ class Firmware:
     async def _mqtt(self, backend):
         """The MQTT link from the first moment MQTT is enabled (it then follows the settings
         itself): a board that never uses MQTT never loads it. Loading it can fail on a full
-        heap: then it is tried again, MQTT is not given up until the next boot."""
+        heap: then it is tried again 30 s later, MQTT is not given up until the next boot."""
         while True:
+            wait = 500
             if self.config.get("mqtt_active"):
                 try:
                     from net.mqtt_link import MqttLink
@@ -115,7 +116,8 @@ class Firmware:
                     await backend.mqtt.run()
                 except Exception as e:
                     print("mqtt: %s: %s" % (type(e).__name__, e))
-            await asyncio.sleep_ms(500)
+                    wait = 30000
+            await asyncio.sleep_ms(wait)
 
     async def run(self):
         from api.app import make_app

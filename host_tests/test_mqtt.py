@@ -533,3 +533,60 @@ def test_the_admin_page_sets_mqtt_up_and_shows_the_link(browser, fw, broker, wat
     page.get_by_test_id("config-save").click()
     expect(state).to_contain_text("Broker injoignable", timeout=10000)
     expect(state).to_contain_text("Nouvel essai dans")
+
+
+def test_a_publication_cycle_leaves_the_loop_between_messages():
+    # A write that the socket takes at once does not yield: without a yield per message a
+    # cycle of 25 ran as one asyncio step, holding the router loop for all of them (20-50x
+    # longer on the chip than here). A task that only counts its turns must get one
+    # between each two messages.
+    from conftest import run_mp
+    r = run_mp("""
+import asyncio, json
+from net import mqtt_topics as T
+from net.mqtt_link import MqttLink
+
+class Rt:
+    class state:
+        vrms = irms = p = s = cosphi = routed = produced = bias_v = 0.0
+        index = day_ref = (0, 0, 0, 0.0, 0)
+        ssr_mode = relay_mode = 9
+        status = samples = 0
+        uptime = 0.0
+        delays = temperature = None
+        load_absent = relay_on = False
+    def running(self):
+        return True
+
+class Client:                     # the socket takes every write at once
+    def __init__(self):
+        self.sent = []
+    async def publish(self, topic, payload):
+        self.sent.append((topic, turns[0]))
+
+turns = [0]
+async def ticker():
+    while True:
+        turns[0] += 1
+        await asyncio.sleep_ms(0)
+
+class Link(MqttLink):              # no firmware around it: only what _topics reads
+    def __init__(self):
+        pass
+
+async def main():
+    link = Link()
+    link.rt = Rt()
+    link.published = link.step_us = 0
+    c = Client()
+    t = asyncio.create_task(ticker())
+    await asyncio.sleep_ms(0)
+    await link._topics(c, "maxpv", T.TOPICS)
+    t.cancel()
+    seen = [n for _, n in c.sent]
+    print(json.dumps({"n": len(seen), "distinct": len(set(seen))}))
+
+asyncio.run(main())
+""")
+    assert r["n"] == len(__import__("net.mqtt_topics").mqtt_topics.TOPICS)
+    assert r["distinct"] == r["n"], r          # the ticker ran between every two messages

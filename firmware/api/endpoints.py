@@ -202,7 +202,8 @@ def _get_mqtt(b, a):
     last one, in words), broker, since (s in this state), retry_in (s to
     the next attempt, or null), connects, published (messages), skipped (telemetry cycles a
     slow broker made us drop), commands (taken), ignored (messages on our topics that were
-    not commands)
+    not commands), cycle_us (µs of work in the last publication cycle), step_us_max (the
+    longest the link held the loop in one step, since boot)
     example: mqtt"""
     if b.mqtt is None:
         c = b.config.get

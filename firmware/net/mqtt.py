@@ -15,13 +15,16 @@ once (it is acknowledged with PUBACK); PINGREQ. No QoS 2, no persistent session.
 The rules that keep the loop free:
 - the socket is a non-blocking asyncio stream; the broker is given as an IPv4 address
   (names are resolved beforehand by our own DNS query: `socket.getaddrinfo` blocks the
-  interpreter for as long as the DNS server takes), and connecting is bounded by
-  CONNECT_TIMEOUT_MS, the CONNACK included;
+  interpreter for as long as the DNS server takes); the connection and then the CONNACK are
+  each bounded by CONNECT_TIMEOUT_MS;
 - one write at a time (asyncio streams allow one waiting writer per socket), each bounded by
   WRITE_TIMEOUT_MS: a broker that stops reading is dropped, not waited for;
 - a received packet is at most MAX_PACKET bytes in memory: a longer one is read in
-  small pieces and thrown away (a retained megabyte of garbage on a command topic must not
-  exhaust a heap of ~110 kB, nor make the link reconnect for ever).
+  small pieces and thrown away, and acknowledged at QoS 1 (a retained megabyte of garbage on
+  a command topic must not exhaust a heap of ~110 kB, nor make the link reconnect for ever,
+  nor hold one of the broker's 20 in-flight slots).
+A write that the socket takes at once does not yield: the caller yields between messages
+(net/mqtt_link.py).
 """
 import asyncio
 import errno

@@ -1,7 +1,7 @@
 """One UDP request and its answer without blocking: what the time client, the Wi-Fi
-watchdog and the MQTT link (a broker's name) ask the network. MicroPython's asyncio has no datagram endpoints, so the socket is
-non-blocking and polled every POLL_MS, for at most TIMEOUT_MS (network latency is wall
-time: the polls are asyncio sleeps)."""
+watchdog and the MQTT link (a broker's name) ask the network. MicroPython's asyncio has no
+datagram endpoints, so the socket is non-blocking and polled every POLL_MS, for at most
+TIMEOUT_MS (network latency is wall time: the polls are asyncio sleeps)."""
 import asyncio
 import socket
 from net import dns

@@ -3,9 +3,9 @@ defaults and checks, stored power-loss-safe. Partial updates; an update with any
 is refused as a whole and changes nothing. Keys this firmware does not know are ignored and
 named, as the original ignores them (its admin pages send keys of other versions). Network
 settings (and http_port) are applied at the next boot, as on the original, and so are the
-time zone and the time servers; the MQTT settings apply at once (net/mqtt_link.py); a board that has not joined its network uses new Wi-Fi
-settings at its next attempt (net/wifi.py), and the setup page's "save and connect" saves
-only what it has joined with.
+time zone and the time servers; the MQTT settings apply at once (net/mqtt_link.py); a
+board that has not joined its network uses new Wi-Fi settings at its next attempt
+(net/wifi.py), and the setup page's "save and connect" saves only what it has joined with.
 
 Keys are the original's (v3.1's six network keys first, then later versions'), plus what this
 firmware needs (dhcp, hostname, the Wi-Fi network and the setup access point's timings: the

@@ -35,6 +35,7 @@ import time
 import sys
 from net.mqtt import Client, MqttError
 from net import mqtt_topics as T
+from records.config import is_ipv4
 
 KEYS = ("mqtt_active", "mqtt_ip", "mqtt_port", "mqtt_user", "mqtt_pass", "mqtt_period",
         "mqtt_topic", "mqtt_discovery", "mqtt_ha_prefix")
@@ -154,7 +155,7 @@ class MqttLink:
     async def _connect(self, s):
         host = s[HOST]
         ip = host
-        if not all(p.isdigit() for p in host.split(".")):     # a name (the config checks it)
+        if not is_ipv4(host):                    # a name (the configuration checked it)
             from net.udp import resolve
             w = self.fw.wifi
             server = w.dns_server() if w else self.fw.dns or None

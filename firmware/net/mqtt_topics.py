@@ -24,7 +24,8 @@ TOPICS = (
     "routedtoday:t0", "importedtoday:t1", "exportedtoday:t2", "producedtoday:t3",
     "ssrstate:s", "relaystate:r", "router:p",
 )
-MODE_TOPICS = ("triacmode:14", "relaymode:15")   # also published at once on every change
+# also published at once on every change
+MODE_TOPICS = tuple(r for r in TOPICS if r.partition(":")[0] in ("triacmode", "relaymode"))
 STATE = "state"                                  # availability: connected / disconnected
 COMMANDS = {"triacmode/set": "set_ssr_mode", "relaymode/set": "set_relay_mode"}
 

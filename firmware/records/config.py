@@ -80,7 +80,7 @@ class ConfigError(ValueError):
     pass
 
 
-def _ip(v):
+def is_ipv4(v):
     parts = v.split(".") if isinstance(v, str) else ()
     # no leading zeros: 010 is octal to some resolvers and decimal to others
     return len(parts) == 4 and all(p.isdigit() and len(p) <= 3 and int(p) <= 255 and
@@ -136,7 +136,7 @@ def check(key, value):
             raise ConfigError("%s must be one of %s" % (key, ", ".join(lim)))
         return value
     if kind == "ip":
-        if not _ip(value):
+        if not is_ipv4(value):
             raise ConfigError("%s is not an IPv4 address: '%s'" % (key, value))
         return value
     if len(value) > lim:
@@ -151,7 +151,7 @@ def check(key, value):
     if kind == "host" and not (value and all(c.isalpha() or c.isdigit() or c == "-" for c in value)
                                and value[0] != "-" and value[-1] != "-"):
         raise ConfigError("hostname must be letters, digits and '-'")
-    if kind == "addr" and not (_ip(value) or _name(value) and not value.replace(".", "").isdigit()):
+    if kind == "addr" and not (is_ipv4(value) or _name(value) and not value.replace(".", "").isdigit()):
         raise ConfigError("%s is not an IPv4 address or a host name: '%s'" % (key, value))
     if kind == "topic" and not _topic(value):
         raise ConfigError("%s must be levels of letters, digits, '-', '_' or '.' separated "

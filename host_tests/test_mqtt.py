@@ -234,7 +234,10 @@ def test_home_assistant_discovery_is_complete_and_every_advertised_topic_gets_a_
     # the original's topics carry the API's formats, and agree with the API
     for t, n in ORIGINAL.items():
         assert re.fullmatch(FORMATS[n], watcher.last("maxpv/" + t)), (t, watcher.last("maxpv/" + t))
-    assert watcher.last("maxpv/indexrouted") == ok(fw.base, "/api/get?data=09")
+    # the same index as the API's, published up to a period (1 s) earlier: at the 2 kW the
+    # simulated heater takes, it may have moved on by 0.001 kWh since
+    published = float(watcher.last("maxpv/indexrouted"))
+    assert 0 <= float(ok(fw.base, "/api/get?data=09")) - published <= 0.002
     assert watcher.last("maxpv/router") == "running"
 
 

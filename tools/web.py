@@ -54,8 +54,9 @@ def tables():
         "config": [{"key": k, "type": t, "default": d, "check": c} for k, t, d, c in config.TABLE],
         "secret": config.SECRET,
         "secrets": list(config.SECRETS),
-        "data": [{"n": n, "name": name, "unit": unit} for n, name, unit, _ in data.TABLE],
-        "alldata": data.ALLDATA,
+        # the v3.1 numbering: what alldata&extended gives, whatever api_layout
+        "data": [{"n": n, "name": r[2], "unit": r[3]} for n, r in enumerate(data.LAYOUTS["3.1"][0], 1)],
+        "alldata": data.LAYOUTS["3.1"][1],
         "status": [{"bit": 1 << k, "name": name} for k, name in enumerate(status.BITS)],
         "version": endpoints.VERSION,
     }

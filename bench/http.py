@@ -6,7 +6,7 @@
 The firmware (scenario load_steps, speed 1) runs under the MicroPython unix port in a
 subprocess on loopback, loaded from its host image (every module precompiled by mpy-cross, as
 on the chip; see host_tests/test_api_load.py). Two runs, the same except for the heap: the
-interpreter's default, then `-X heapsize=256K`. In each, in the same process:
+interpreter's default, then `-X heapsize=` test_api_load.HEAP (288K). In each, in the same process:
 
   idle        5 s without API load: the baseline the loaded rows compare with
   1 client    8 s of GET /api/get?alldata back to back from one thread (a new connection each)
@@ -49,7 +49,7 @@ import platform  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 
-from test_api_load import Monitor, Proc, build_image, hammer, percentile  # noqa: E402
+from test_api_load import HEAP, Monitor, Proc, build_image, hammer, percentile  # noqa: E402
 from test_mqtt import Broker, Watcher, configure, link  # noqa: E402
 from net.mqtt_topics import TOPICS  # noqa: E402
 
@@ -129,7 +129,7 @@ def main():
         image = build_image(os.path.join(tmp, "image"))
         broker = Broker()
         try:
-            results = [run(image, tmp, None, broker=broker), run(image, tmp, "256K")]
+            results = [run(image, tmp, None, broker=broker), run(image, tmp, HEAP)]
         finally:
             broker.stop()
     rows = [r for rs, _, _, _ in results for r in rs]
@@ -170,7 +170,7 @@ def main():
         print("the longest single step (one message) %d µs; %d messages, %d cycles skipped."
               " MQTT/s: messages the subscriber received per second."
               % (mqtt["step_us_max"], mqtt["published"], mqtt["skipped"]))
-    for (_, ps, out, _), tag in zip(results, ("default", "256K")):
+    for (_, ps, out, _), tag in zip(results, ("default", HEAP)):
         print("MemoryError in the firmware's output (%s heap): %s"
               % (tag, "YES" if "MemoryError" in out else "none"))
     print("fw CPU: the firmware process's CPU time per wall second (1.00 = one core, all of the"

@@ -55,15 +55,20 @@ def make_board(opts):
                     clock_known=not opts["ntp"])
 
 
-def make_router(board, store=None, clock=None):
-    """The router on `board`; its local day from `clock` (a net.clock.Clock; by default the
-    board's clock in Europe/Paris time)."""
+def make_router(board, store=None, clock=None, setting=None):
+    """The router on `board`; its local time from `clock` (a net.clock.Clock; by default the
+    board's clock in Europe/Paris time), its settings from `setting` (key) -> value (by
+    default the configuration's defaults)."""
     from board import config as c
     clock = clock or Clock(board)
+    if setting is None:
+        from records.config import TABLE
+        setting = {r[0]: r[2] for r in TABLE}.get
     params = Params({"V_CALIB": c.V_CALIB, "P_CALIB": c.P_CALIB, "PHASE_CALIB": c.PHASE_CALIB},
                     store)
     measure = Measure(c.MID, c.MID_SPAN, c.MID_TOLERANCE, c.V_CALIB, c.P_CALIB, c.PHASE_CALIB, 0)
-    return Realtime(board, measure, MainsSync(), params, store, c.ADC_MV_PER_LSB, clock.day)
+    return Realtime(board, measure, MainsSync(), params, store, c.ADC_MV_PER_LSB, clock.local,
+                    setting)
 
 
 def status_line(st, clock):
@@ -94,7 +99,7 @@ class Firmware:
             self.wifi = Wifi(radio, self.config, board,
                              (int(opts["dns-port"]), "127.0.0.1") if sim else (53, "0.0.0.0"))
         self.clock = Clock(board, cfg("time_zone"))
-        self.rt = make_router(board, store, self.clock)
+        self.rt = make_router(board, store, self.clock, self.config.get)
         self.history = History(store)
         self.admin = Admin(store)
         self.rebooting = False
@@ -103,19 +108,21 @@ class Firmware:
     def reboot(self):
         self.rebooting = True
 
-    async def _mqtt(self, backend):
-        """The MQTT link from the first moment MQTT is enabled (it then follows the settings
-        itself): a board that never uses MQTT never loads it. Loading it can fail on a full
-        heap: then it is tried again 30 s later, MQTT is not given up until the next boot."""
+    async def _service(self, backend, key, attr, load):
+        """A service loaded the first time the flag `key` is on (it then follows the settings
+        itself, and runs until the firmware stops): a board that never uses it never loads
+        it. Loading can fail on a full heap: then it is tried again 30 s later; it is not
+        given up until the next boot. `load` (firmware) -> the service, which `backend` then
+        holds as `attr`."""
         while True:
             wait = 500
-            if self.config.get("mqtt_active"):
+            if self.config.get(key):
                 try:
-                    from net.mqtt_link import MqttLink
-                    backend.mqtt = MqttLink(self)
-                    await backend.mqtt.run()
+                    service = load(self)
+                    setattr(backend, attr, service)
+                    await service.run()
                 except Exception as e:
-                    print("mqtt: %s: %s" % (type(e).__name__, e))
+                    print("%s: %s: %s" % (key, type(e).__name__, e))
                     wait = 30000
             await asyncio.sleep_ms(wait)
 
@@ -147,7 +154,9 @@ class Firmware:
             dns = self.dns
             tasks.append(asyncio.create_task(Sntp(clock, self.servers, wifi.dns_server if wifi
                                                   else (lambda: dns) if dns else None).run()))
-        tasks.append(asyncio.create_task(self._mqtt(app.backend)))
+        tasks.append(asyncio.create_task(self._service(app.backend, "mqtt_active", "mqtt", _mqtt)))
+        tasks.append(asyncio.create_task(self._service(app.backend, "remoterelay_active",
+                                                       "remote_relay", _remote_relay)))
         seconds = float(self.opts["seconds"])
         quiet = self.opts["quiet"] != "0"
         while not self.rebooting:
@@ -167,6 +176,16 @@ class Firmware:
             t.cancel()
         app.shutdown()
         await server
+
+
+def _mqtt(fw):
+    from net.mqtt_link import MqttLink
+    return MqttLink(fw)
+
+
+def _remote_relay(fw):
+    from net.remote_relay import RemoteRelay
+    return RemoteRelay(fw)
 
 
 def main(argv):

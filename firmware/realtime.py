@@ -7,10 +7,10 @@ The interface (everything outside this module uses only this):
   regulation, energy indices and day-start references, temperature, uptime). One object,
   updated in place, and refreshed at once by every command, so a reader sees a command's
   effect immediately; `rt.running()`: fresh figures from a synchronised mains (MaxPV!'s ping).
-- commands: `set_ssr_mode`, `set_relay_mode`, `set_param`, `save_params`, `load_params`,
-  `format_params`, `reset_energy`, `save_energy`, `restart`; a refused command raises
-  Refused (a ValueError saying what is wrong) and changes nothing.
-- parameter reads: `param_text(n)`, `params_text()`.
+- commands: `set_ssr_mode`, `set_relay_mode`, `boost_on`, `boost_off`, `set_param`,
+  `save_params`, `load_params`, `format_params`, `reset_energy`, `save_energy`, `restart`;
+  a refused command raises Refused (a ValueError saying what is wrong) and changes nothing.
+- reads: `param_text(n)`, `params_text()`, `heater_state()`.
 - the loop's own calls (main.py): `step()`, `next_start()`, `summary()`.
 
 `step()` is the hot path (it must not allocate: host_tests/test_hot_path.py runs it under
@@ -28,7 +28,9 @@ from router.ticks import tdiff, tadd
 from router.measure import Report
 from router.control import Controller
 from router.relay import Relay
-from router.energy import Energy, PRODUCED
+from router.energy import Energy, PRODUCED, ROUTED, RELAY_MIN
+from router.heater import Heater, valid_temp
+from router.relayplus import RelayPlus
 from router.params import ParamError
 from router import status
 from router.status import AUTO, MODES
@@ -67,11 +69,14 @@ class State(Report):
         self.produced = 0.0    # W, from the production meter's pulse rate
         self.load_absent = False  # the resistor draws nothing (thermostat open)
         self.delays = None     # (min, mean, max) firing delay in µs; None when not regulating
-        self.ssr_mode = AUTO
+        self.ssr_mode = AUTO   # the owner's modes (data 14, 15)
         self.relay_mode = AUTO
         self.relay_on = False
+        self.heater = "routing"  # who drives the heater (router.heater PRIORITY's reason)
+        self.boost = None      # the running boost's kind (manual, timer, energy), or None
+        self.relayplus = False  # RelayPlus holds its daily reference (relayplusstate)
         self.synced = False    # locked on the mains zero crossings (firing allowed)
-        self.temperature = None  # °C of the water tank, None without a probe
+        self.temperature = None  # °C of the water tank, None without a (plausible) probe
         self.index = (0, 0, 0, 0.0, 0)    # energy indices
         self.day_ref = (0, 0, 0, 0.0, 0)  # the same at the start of the day
         self.storage_faults = 0  # storage faults since boot (the log says which)
@@ -80,10 +85,14 @@ class State(Report):
 
 
 class Realtime:
-    def __init__(self, board, measure, sync, params, store=None, mv_per_lsb=0.0, day=None):
-        """day: () -> the local day number, or None while the time of day is unknown."""
+    def __init__(self, board, measure, sync, params, store=None, mv_per_lsb=0.0, local=None,
+                 setting=None):
+        """local: () -> local time (s since 1970-01-01 00:00 local), or None while the time of
+        day is unknown; setting: (key) -> the configuration's value (records/config.py keys:
+        boost, temperature limit, keep-warm, anti-legionella, RelayPlus, persist_modes)."""
         self.board = board
-        self.day = day
+        self.local = local
+        self.setting = setting
         self.measure = measure
         self.sync = sync
         self.params = params
@@ -92,9 +101,17 @@ class Realtime:
         self.ctrl = Controller()
         self.relay = Relay()
         self.energy = Energy()
+        self.heater = Heater()
+        self.relayplus = RelayPlus()
+        self.ssr_mode = AUTO
+        self.relay_owner = AUTO      # the relay mode set by hand (RelayPlus changes relay.mode)
         if store is not None:
             # the newest whole record (a damaged one is set aside, the previous one used)
-            self.energy.from_dict(store.read("energy", lambda d: Energy().from_dict(d)))
+            rec = store.read("energy", lambda d: Energy().from_dict(d))
+            if self.energy.from_dict(rec):
+                self.heater.grid_wh = float(rec.get("grid_heat", 0))
+            self._load_modes()
+        self.ctrl.set_mode(self.ssr_mode)   # the first summary arbitrates the rest
         self.acc = array("i", [0] * LEN)
         self.delays = array("i", [-1] * HORIZON)
         self.firing = False
@@ -217,6 +234,13 @@ class Realtime:
         st.delays = c.delay_stats()
         st.synced = self.sync.locked
         st.bias_v = self._bias_v()
+        cfg = self.setting
+        local = self.local() if self.local else None
+        cmd = self.relayplus.second(st.uptime, local, st.index[RELAY_MIN],
+                                    cfg("RelayPlus_active"), cfg("RelayPlus_hour"),
+                                    cfg("RelayPlus_min"), cfg("RelayPlus_max"))
+        if cmd is not None:
+            self.relay.set_mode(cmd)
         on = self.relay.second(st.p, st.routed) if st.synced else False
         if on != st.relay_on:
             b.relay(on)
@@ -237,10 +261,17 @@ class Realtime:
         n = e.pulses
         e.count_pulses(b.pulses())
         self._production(n, e.pulses, st.uptime)
-        st.temperature = b.temperature()
+        st.temperature = valid_temp(b.temperature())
+        h = self.heater
+        hot_day = h.last_hot_day
+        self._drive(h.second(st.uptime, local, st.temperature,
+                             st.index[ROUTED] - st.day_ref[ROUTED], st.p, st.routed, st.synced,
+                             self.ssr_mode, cfg))
+        if h.last_hot_day != hot_day:
+            self._save_modes()
         if self.store is not None:
             st.storage_faults = self.store.fault_count
-        d = self.day() if self.day else None
+        d = None if local is None else local // 86400
         if (d is not None and e.new_day(d)) or st.uptime - self.saved_at >= SAVE_EVERY_S:
             self.save_energy()
         self._publish()
@@ -253,8 +284,11 @@ class Realtime:
         """What commands change (modes, energy indices) into `state`."""
         st = self.state
         e = self.energy
-        st.ssr_mode = self.ctrl.ssr_mode
+        st.ssr_mode = self.ssr_mode
         st.relay_mode = self.relay.mode
+        st.heater = self.heater.reason
+        st.boost = self.heater.boost
+        st.relayplus = self.relayplus.on
         st.index = self._in_wh(e.snapshot())
         st.day_ref = self._in_wh(e.refs)
 
@@ -287,17 +321,97 @@ class Realtime:
 
     # --- the interface's commands -------------------------------------------------------------
     def set_ssr_mode(self, mode):
-        """STOP, FORCE or AUTO (router.status)."""
+        """STOP, FORCE or AUTO (router.status). As on the original, it ends a running boost."""
         if mode not in MODES:
             raise Refused("SSR mode must be 0 (STOP), 1 (FORCE) or 9 (AUTO)")
-        self.ctrl.set_mode(mode)
-        self._publish()
+        if self.heater.boost:
+            self.heater.boost_off()
+            self.heater.note = "boost ended by an SSR mode command"
+        self.ssr_mode = mode
+        self._decide()
+        self._save_modes()
 
     def set_relay_mode(self, mode):
+        """STOP, FORCE or AUTO. As on the original, it disables RelayPlus until its next
+        reference hour."""
         if mode not in MODES:
             raise Refused("relay mode must be 0 (STOP), 1 (FORCE) or 9 (AUTO)")
         self.relay.set_mode(mode)
+        self.relay_owner = mode
+        self.relayplus.manual()
         self._publish()
+        self._save_modes()
+
+    def boost_on(self):
+        """Start a boost of boost_duration minutes at boost_ratio % (a running one starts
+        again); an SSR in STOP or FORCE goes to AUTO, in which the boost ends (the original
+        overrode the mode and left it in AUTO)."""
+        cfg = self.setting
+        why = self.heater.boost_on(self.board.seconds(), cfg("boost_duration"),
+                                   cfg("boost_ratio"))
+        if why:
+            raise Refused("boost refused: " + why)
+        self.heater.note = "manual boost started"
+        if self.ssr_mode != AUTO:
+            self.ssr_mode = AUTO
+            self._save_modes()
+        self._decide()
+
+    def boost_off(self):
+        if self.heater.boost:
+            self.heater.note = "boost stopped"
+        self.heater.boost_off()
+        self._decide()
+
+    def heater_state(self):
+        """Who drives the heater and why, for the API (a dict)."""
+        h = self.heater
+        now = self.board.seconds()
+        st = self.state
+        boost = None
+        if h.boost:
+            boost = {"kind": h.boost, "left_s": h.boost_left(now), "ratio": h.boost_ratio,
+                     "burst_on": h.burst_on(now)}
+            if h.boost == "energy":
+                boost["target_wh"] = h.boost_target
+                boost["left_wh"] = max(0, h.boost_target - st.index[ROUTED] +
+                                       st.day_ref[ROUTED])
+        day = h.last_hot_day
+        if day is not None:
+            from net.localtime import civil
+            day = "%04d-%02d-%02d" % civil(day)
+        return {"reason": h.reason, "boost": boost, "temperature": st.temperature,
+                "over_temp": h.over, "keep_warm": h.keep_warm,
+                "legionella": {"due": h.legionella, "running": h.legionella and h.leg_heat,
+                               "hot_min_today": int(h.hot_s // 60), "last_day": day},
+                "grid_heat_kwh": round(h.grid_wh / 1000, 3), "note": h.note}
+
+    def _decide(self):
+        """Apply the heater's arbitration now (a command's effect is immediate)."""
+        self._drive(self.heater.decide(self.board.seconds(), self.sync.locked, self.ssr_mode))
+        self._publish()
+
+    def _drive(self, mode):
+        if mode != self.ctrl.ssr_mode:
+            self.ctrl.set_mode(mode)
+
+    def _save_modes(self):
+        """The owner's modes (restored at boot with persist_modes) and the last hot day."""
+        if self.store is not None:
+            self.store.write("modes", {"ssr": self.ssr_mode, "relay": self.relay_owner,
+                                       "hot_day": self.heater.last_hot_day})
+
+    def _load_modes(self):
+        d = self.store.read("modes", lambda d: isinstance(d, dict) and d.get("ssr") in MODES
+                            and d.get("relay") in MODES)
+        if not d:
+            return
+        if self.setting("persist_modes"):
+            self.ssr_mode = d["ssr"]
+            self.relay_owner = d["relay"]
+            self.relay.set_mode(d["relay"])
+        day = d.get("hot_day")
+        self.heater.last_hot_day = day if isinstance(day, int) else None
 
     def param_text(self, number):
         """Parameter `number` (1..16) as MaxPV! prints it."""
@@ -337,11 +451,14 @@ class Realtime:
         RETRY_SAVE_S rather than SAVE_EVERY_S; the router goes on either way."""
         now = self.board.seconds()
         self.saved_at = now
-        if self.store is not None and not self.store.write("energy", self.energy.to_dict()):
+        d = self.energy.to_dict()
+        d["grid_heat"] = int(self.heater.grid_wh)
+        if self.store is not None and not self.store.write("energy", d):
             self.saved_at = now - SAVE_EVERY_S + RETRY_SAVE_S
 
     def reset_energy(self):
         self.energy.reset()
+        self.heater.grid_wh = 0.0
         self.save_energy()
         self._publish()
 
@@ -353,8 +470,11 @@ class Realtime:
         self.firing = False
         self.measure.restart()
         self.sync.reset()
+        self.heater.boost_off()
+        self.ssr_mode = self.relay_owner = AUTO
         self.ctrl.set_mode(AUTO)
         self.relay.set_mode(AUTO)
+        self._save_modes()
         self.t_prev = None
         # The next summary covers only windows after the restart.
         self.t_summary = self.board.ticks_us()

@@ -73,4 +73,4 @@ def test_an_endpoint_is_one_row_and_its_handler(monkeypatch):
 
     assert fetch("answer") == (200, "42")
     code, body = fetch("question")
-    assert code == 400 and body.startswith("Unknown request") and body.endswith("mqtt or answer")
+    assert code == 400 and body.startswith("Unknown request") and body.endswith("remoterelay or answer")

@@ -9,7 +9,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "host_tests", "cpython"))   # `micropython` under CPython
 sys.path.insert(0, os.path.join(ROOT, "firmware"))
 
-from router import params  # noqa: E402
+from router import params, heater  # noqa: E402
 from board import config  # noqa: E402
 from api import data  # noqa: E402
 from records import config as esp_config  # noqa: E402
@@ -114,14 +114,26 @@ def api_md():
     for path, key, usage, what, ex in endpoints():
         example = "`curl 'http://maxpv.local%s?%s'`" % (path, ex) if ex else ""
         lines.append("| `%s?%s` | %s | %s |" % (path, usage, what, example))
+    rows31, all31 = data.LAYOUTS["3.1"]
+    all360 = data.LAYOUTS["3.60"][1]
     lines += ["", "## Data list (`data=NN`, `alldata`)", "",
-              "1 to 26 are v3.1's, in its order; 27 and beyond are this firmware's additions.", "",
-              "| NN | value | unit |", "|---|---|---|"]
-    for n, name, unit, _ in data.TABLE:
-        lines.append("| %02d | %s | %s |" % (n, name, unit or "-"))
+              "Two numberings, chosen by the configuration key `api_layout`. `3.1` (the "
+              "default): 1 to %d are v3.1's, in its order (`alldata`), %d and beyond are this "
+              "firmware's additions. `3.60`: the original MaxPV! 3.60's %d fields (`alldata`), "
+              "%d and beyond are this firmware's additions. `data=NN` takes the number of the "
+              "layout set; `alldata&extended` (the web UI's read) is always the whole 3.1 "
+              "numbering, 1 to %d. `-`: not in that layout."
+              % (all31, all31 + 1, all360, all360 + 1, len(rows31)), "",
+              "| 3.1 | 3.60 | value | unit |", "|---|---|---|---|"]
+    for n31, n360, name, unit, _ in sorted(data.TABLE, key=lambda r: (r[0] or 99, r[1])):
+        lines.append("| %s | %s | %s | %s |" % (n31 and "%02d" % n31 or "-",
+                                               n360 and "%02d" % n360 or "-", name, unit or "-"))
     lines += ["", "Formats: V 1 decimal, A 3, W and VA 1, cos phi 4 (`nan` when no power), "
               "energy indices kWh with 3, delays ms with 2 or `N/A` when not regulating, "
-              "status as 8 binary digits (bit 7 first), uptime `D:HH:MM:SS`.", "",
+              "status as 8 binary digits (bit 7 first), uptime `D:HH:MM:SS`, relay on-time "
+              "and its day reference whole minutes, tank temperature °C with 1 decimal (3.1) "
+              "or whole degrees truncated (3.60), `-99` without a probe or outside "
+              "0 < t < 95.", "",
               "## Configuration keys (`configmaxpv`)", "",
               "A change names the keys that wait for the next reboot (network, time zone, "
               "time servers), and the keys this firmware does not know, which it ignores (the "
@@ -179,12 +191,16 @@ def _source(src):
     """A TOPICS source in words."""
     words = {"t": "today's %s energy (index less the day-start reference), kWh, 3 decimals",
              "s": "`ssrstate`: STOP, FORCE, MAX, ON or OFF", "r": "`relaystate`: STOP, FORCE, ON or OFF",
-             "p": "`running` or `offline` (the ping's word)"}
+             "p": "`running` or `offline` (the ping's word)",
+             "b": "`on` or `off`: a boost runs (the original's words)",
+             "h": "who drives the heater: " + ", ".join("`%s`" % r for r, _ in heater.PRIORITY)
+             + " (`/api/get?heater`'s reason)"}
     if src[0] == "t":
         return words["t"] % ("routed", "imported", "exported", "produced")[int(src[1])]
     if src in words:
         return words[src]
-    n, name, unit, _ = data.TABLE[int(src) - 1]
+    n = int(src)
+    _, _, name, unit, _ = data.LAYOUTS["3.1"][0][n - 1]
     return "data %02d, %s%s" % (n, name, " (%s)" % unit if unit else "")
 
 
@@ -247,6 +263,7 @@ MQTT_COMMANDS = """
 |---|---|---|
 | `maxpv/triacmode/set` | `stop`, `force` or `auto` | the SSR mode (as `/api/set?ssrmode`) |
 | `maxpv/relaymode/set` | `stop`, `force` or `auto` | the secondary relay's mode |
+| `maxpv/boost/set` | `on` or `off` | start a boost (as `/api/action?booston`: refused above the temperature limit) or stop it |
 
 Upper or lower case, surrounding spaces ignored. Anything else (another word, a number,
 binary, a payload over 8 bytes) changes nothing and is counted as `ignored` in the link's
@@ -308,12 +325,11 @@ server itself.
 
 On the chip every module's code is held in RAM (stock MicroPython has no ROMFS). MQTT is
 loaded only once it is enabled, and the Home Assistant table only while it is announced.
-With MQTT on, the firmware holds about 150 more names (qstrs); past about 1,260 MicroPython
-adds a seventh name pool sized for some 1,300 more (14 kB on the 64-bit port, ~9 kB on the
-chip), a step that the next features would take anyway. The test of the whole firmware with
-MQTT under load (`host_tests/test_mqtt.py`) runs in 320K on the 64-bit port, not yet in the
-256K of `host_tests/test_api_load.py`: at 256K it runs out of memory, at 288K loading MQTT
-into a heap fragmented by the clients sometimes fails (then it is tried again 30 s later).
+With MQTT on, the firmware holds about 150 more names (qstrs). The test of the whole
+firmware with MQTT under load (`host_tests/test_mqtt.py`) runs in 320K on the 64-bit port,
+32K more than the load test without MQTT (`host_tests/test_api_load.py`, 288K): with less,
+loading MQTT into a heap fragmented by the clients sometimes fails (then it is tried again
+30 s later). What fits a chip without PSRAM is measured in the memory-budget work.
 """
 
 

@@ -52,6 +52,7 @@ class Backend:
         self.admin = admin
         self.reboot = reboot           # () -> None: save and restart the firmware
         self.mqtt = None               # net.mqtt_link.MqttLink once MQTT has been enabled
+        self.remote_relay = None       # net.remote_relay.RemoteRelay once it has been enabled
 
 
 def fail(body, status=400):
@@ -81,12 +82,15 @@ def _get_param(b, a):
 
 
 def _get_data(b, a):
-    """one value of the data list below, by its number NN
+    """one value of the data list below, by its number NN in the numbering of the
+    configuration key api_layout (3.1: 01..29, 3.60: 01..30)
     example: data=01"""
-    n = _number(a, "data", data.COUNT)
+    layout = b.config.get("api_layout")
+    top = data.count(layout)
+    n = _number(a, "data", top)
     if n is None:
-        return fail("Unknown request: data must be 01..%02d" % data.COUNT)
-    return data.value(b.rt.state, n)
+        return fail("Unknown request: data must be 01..%02d" % top)
+    return data.value(b.rt.state, n, layout)
 
 
 def _get_config(b, a):
@@ -102,13 +106,14 @@ def _get_allparam(b, a):
 
 
 def _get_alldata(b, a):
-    """data 01..26 in order, comma separated
-    extended: then the values beyond v3.1's 26 (the whole data list below)
+    """the data list in order, comma separated: with api_layout 3.1, data 01..26 of the 3.1
+    numbering; with 3.60, data 01..29 of the 3.60 numbering
+    extended: instead the whole 3.1 numbering, 01..29, whatever api_layout (the web UI's read)
     states: then ssrstate, relaystate, ping and time (the web UI's second in one request)
     clock: then synced or unsynced (the time of day is known, or the time since boot)
     example: alldata"""
     st = b.rt.state
-    body = data.alldata(st, "extended" in a)
+    body = data.alldata(st, "extended" in a, b.config.get("api_layout"))
     if "states" in a:
         body = ",".join((body, data.ssr_state(st), data.relay_state(st), _ping(b),
                          b.clock.text()))
@@ -210,6 +215,43 @@ def _get_mqtt(b, a):
         return _json({"state": "off", "error": None,
                       "broker": "%s:%d" % (c("mqtt_ip"), c("mqtt_port"))})
     return _json(b.mqtt.state())
+
+
+def _get_booststate(b, a):
+    """ON while a boost runs (manual, scheduled or to an energy target), else OFF
+    example: booststate"""
+    return "ON" if b.rt.state.boost else "OFF"
+
+
+def _get_relayplusstate(b, a):
+    """ON once RelayPlus has taken its daily reference (and until a manual relay command or
+    the next reference hour), else OFF, as the original
+    example: relayplusstate"""
+    return "ON" if b.rt.state.relayplus else "OFF"
+
+
+def _get_heater(b, a):
+    """who drives the heater, JSON: reason (fault, over_temp, manual_stop, manual_force,
+    boost, legionella, keep_warm, routing), boost (null, or kind: manual, timer or energy;
+    left_s; ratio %; burst_on: in the on part of the boost's 5-minute burst; target_wh and
+    left_wh for an energy boost), temperature (°C or null), over_temp (the limit holds the
+    heater off), keep_warm (heating to the minimum), legionella (due, running, hot_min_today:
+    minutes at 60 °C or more today, last_day: the local date of the last hot hour or null),
+    grid_heat_kwh (grid energy the boost, keep-warm and anti-legionella took)
+    example: heater"""
+    return _json(b.rt.heater_state())
+
+
+def _get_remoterelay(b, a):
+    """the remote relay mirror, JSON: state (off, sending, acknowledged, retrying), target
+    (http://IP:PORT), relay_on (the state being mirrored), last_error (in words, or null),
+    retry_in (s, or null), sent (requests), acknowledged (requests answered 2xx)
+    example: remoterelay"""
+    if b.remote_relay is None:
+        c = b.config.get
+        return _json({"state": "off", "last_error": None,
+                      "target": "http://%s:%d" % (c("remoterelay_ip"), c("remoterelay_port"))})
+    return _json(b.remote_relay.state())
 
 
 # --- /api/set -------------------------------------------------------------------------------
@@ -363,6 +405,20 @@ def _rebootesp(b, a):
     b.reboot()
 
 
+def _booston(b, a):
+    """start a boost: the heater at boost_ratio % for boost_duration minutes (a running boost
+    starts again); refused above the temperature limit or when boost_ratio is 0; an SSR in
+    STOP or FORCE is set to AUTO, as the original (the boost ends in AUTO)
+    example: booston"""
+    b.rt.boost_on()
+
+
+def _boostoff(b, a):
+    """stop the boost
+    example: boostoff"""
+    b.rt.boost_off()
+
+
 # --- /api/history ---------------------------------------------------------------------------
 def _history_power(b, a):
     """CSV: 30-minute average import, -export, PV, routed (W)
@@ -394,7 +450,11 @@ ENDPOINTS = (
     ("/api/get", "time", "time", _get_time),
     ("/api/get", "network", "network", _get_network),
     ("/api/get", "networks", "networks", _get_networks),
+    ("/api/get", "booststate", "booststate", _get_booststate),
+    ("/api/get", "relayplusstate", "relayplusstate", _get_relayplusstate),
     ("/api/get", "mqtt", "mqtt", _get_mqtt),
+    ("/api/get", "heater", "heater", _get_heater),
+    ("/api/get", "remoterelay", "remoterelay", _get_remoterelay),
     ("/api/set", "param", "param=NN&value=V", _set_param),
     ("/api/set", "relaymode", "relaymode&value=M", _set_relaymode),
     ("/api/set", "ssrmode", "ssrmode&value=M", _set_ssrmode),
@@ -410,6 +470,8 @@ ENDPOINTS = (
     ("/api/action", "format", "format", _format),
     ("/api/action", "eraseconfigesp", "eraseconfigesp", _eraseconfigesp),
     ("/api/action", "rebootesp", "rebootesp", _rebootesp),
+    ("/api/action", "booston", "booston", _booston),
+    ("/api/action", "boostoff", "boostoff", _boostoff),
     ("/api/history", "power", "power", _history_power),
     ("/api/history", "relay", "relay", _history_relay),
 )

@@ -2,8 +2,9 @@
 rules (net/localtime.py).
 
 Until the clock is known (set by the time service, net/sntp.py, or still right in the RTC
-after a soft reboot), the time is "not synchronised": `day()` is None, so history waits and
-the day references do not roll; `text()` then shows the time since boot, as v3.1 did.
+after a soft reboot), the time is "not synchronised": `local()` is None, so history waits,
+the day references do not roll and nothing scheduled runs; `text()` then shows the
+time since boot, as v3.1 did.
 """
 from net import localtime
 
@@ -28,10 +29,10 @@ class Clock:
         """The time of day is right: synchronised, or kept by the RTC through a reboot."""
         return self.board.utc() >= VALID_EPOCH
 
-    def day(self):
-        """Local day number (changes at local midnight), None while the time is unknown."""
+    def local(self):
+        """Local time as seconds since 1970-01-01 00:00 local, None while the time is unknown."""
         t = self.board.utc()
-        return localtime.day(self.zone, int(t)) if t >= VALID_EPOCH else None
+        return localtime.local(self.zone, int(t)) if t >= VALID_EPOCH else None
 
     def text(self):
         """HH:MM:SS local; the time since boot while the time is unknown (as v3.1)."""

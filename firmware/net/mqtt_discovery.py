@@ -13,7 +13,8 @@ import json
 from net.mqtt_topics import STATE
 
 # "object id|component|topic|name|device class|state class|unit|more", where more is:
-# select (a mode: options stop/force/auto, commands on topic/set), none=X (X reads as
+# select (a mode: options stop/force/auto, commands on topic/set), switch (on/off, commands
+# on topic/set), none=X (X reads as
 # unknown), enum=A,B (the words), running (payloads running/offline), bit=N (a status byte
 # bit as a problem, diagnostic)
 ENTITIES = (
@@ -47,6 +48,9 @@ ENTITIES = (
     "EtatSSR|sensor|ssrstate|Etat SSR|enum|||enum=STOP,FORCE,MAX,ON,OFF",
     "EtatRelais|sensor|relaystate|Etat relais|enum|||enum=STOP,FORCE,ON,OFF",
     "Routeur|binary_sensor|router|Routeur en marche|running|||running",
+    "Boost|switch|boost|Boost||||switch",
+    "Chauffe|sensor|heater|Pilotage du chauffe-eau|enum|||enum=fault,over_temp,manual_stop,"
+    "manual_force,boost,legionella,keep_warm,routing",
     "AnomalieAnalogique|binary_sensor|statusbyte|Anomalie mesure (ADC)|problem|||bit=16",
     "AnomalieCadence|binary_sensor|statusbyte|Anomalie cadence d'acquisition|problem|||bit=32",
     "AnomalieZeroSecteur|binary_sensor|statusbyte|Passage à zéro parasite|problem|||bit=64",
@@ -80,6 +84,10 @@ def discovery(row, base, prefix, dev_id, device, origin):
         d["options"] = ["force", "auto", "stop"]
         d["value_template"] = ("{% if value == '0' %}stop{% elif value == '1' %}force"
                                "{% else %}auto{% endif %}")
+    elif kind == "switch":
+        d["command_topic"] = base + "/" + topic + "/set"
+        d["payload_on"] = "on"
+        d["payload_off"] = "off"
     elif kind == "none":
         d["value_template"] = "{{ None if value == '%s' else value }}" % arg
     elif kind == "enum":

@@ -202,8 +202,8 @@ class MqttLink:
                     self._announce_again = False
                     await self._announce(c, s)
                 st = self.rt.state
-                if (st.ssr_mode, st.relay_mode) != modes:
-                    modes = (st.ssr_mode, st.relay_mode)
+                if (st.ssr_mode, st.relay_mode, st.boost, st.heater) != modes:
+                    modes = (st.ssr_mode, st.relay_mode, st.boost, st.heater)
                     await self._topics(c, base, T.MODE_TOPICS)
                 now = self.board.seconds()
                 if st.at is None:              # no figures yet

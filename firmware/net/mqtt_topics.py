@@ -4,7 +4,7 @@ for owners from both tables by tools/docs.py).
 
 TOPICS: every topic published under the base topic, retained. The original's come first,
 with the payloads of the HTTP API (api/data.py's formats: a client that reads both sees the
-same text), then this firmware's. (The original's `boost` comes with the boost feature.)
+same text), then this firmware's.
 """
 from api import data
 from router.status import MODE_WORDS
@@ -15,19 +15,23 @@ from router.status import MODE_WORDS
 
 # "topic:source": a data number of api/data.py, or t0..t3 (today's routed, imported,
 # exported, produced energy: the index less the day-start reference, kWh), s (ssrstate),
-# r (relaystate), p (running / offline: the ping's word)
+# r (relaystate), p (running / offline: the ping's word), b (boost: on / off, the original's
+# words), h (who drives the heater: router/heater.py's reason)
 TOPICS = (
     "vrms:1", "irms:2", "papp:4", "cosphi:8", "pact:3", "prouted:5", "pimp:6", "pexp:7",
     "pimpulsion:13", "indexrouted:9", "indeximport:10", "indexexport:11", "indeximpulsion:12",
     "indexrelay:27", "triacmode:14", "relaymode:15", "statusbyte:20", "temperature:28",
+    "boost:b",
     # --- this firmware's
     "routedtoday:t0", "importedtoday:t1", "exportedtoday:t2", "producedtoday:t3",
-    "ssrstate:s", "relaystate:r", "router:p",
+    "ssrstate:s", "relaystate:r", "router:p", "heater:h",
 )
-# also published at once on every change
-MODE_TOPICS = tuple(r for r in TOPICS if r.partition(":")[0] in ("triacmode", "relaymode"))
+# also published at once on every change of the modes or the boost
+MODE_TOPICS = tuple(r for r in TOPICS if r.partition(":")[0] in ("triacmode", "relaymode",
+                                                                  "boost", "heater"))
 STATE = "state"                                  # availability: connected / disconnected
-COMMANDS = {"triacmode/set": "set_ssr_mode", "relaymode/set": "set_relay_mode"}
+COMMANDS = {"triacmode/set": "set_ssr_mode", "relaymode/set": "set_relay_mode",
+            "boost/set": "boost_"}
 
 
 def value(rt, source):
@@ -43,6 +47,10 @@ def value(rt, source):
         return data.relay_state(st)
     if c == "p":
         return "running" if rt.running() else "offline"
+    if c == "b":
+        return "on" if st.boost else "off"
+    if c == "h":
+        return st.heater
     return data.value(st, int(source))
 
 
@@ -57,6 +65,11 @@ def command(rt, suffix, payload):
             word = payload.decode().strip().lower()
         except UnicodeError:
             pass
+    if name == "boost_":
+        if word not in ("on", "off"):
+            return "not on or off"
+        getattr(rt, name + word)()          # boost_on (may be refused) or boost_off
+        return None
     if word not in MODE_WORDS:
         return "not stop, force or auto"
     getattr(rt, name)(MODE_WORDS[word])

@@ -27,7 +27,8 @@ SECRETS = ("wifi_pass", "mqtt_pass")
 # "choice" (check = the values), "servers" (comma-separated host[:port], check = max length),
 # "wpa" (a WPA2 passphrase: 8..63 characters or 64 hex digits, or empty for an open network),
 # "addr" (an IPv4 address or a host name, check = max length), "topic" (an MQTT topic of
-# letters, digits, '-', '_' and '.' levels separated by '/', check = max length)
+# letters, digits, '-', '_' and '.' levels separated by '/', check = max length), "hhmm" (a
+# local time of day, "HH:MM")
 TABLE = (
     ("ip", "ip", "192.168.1.250", None),
     ("gateway", "ip", "192.168.1.1", None),
@@ -62,8 +63,21 @@ TABLE = (
     ("RelayPlus_min", "int", 60, (5, 1440)),
     ("RelayPlus_max", "int", 480, (5, 1440)),
     ("RelayPlus_hour", "int", 21, (0, 23)),
+    ("boost_energy_active", "flag", 0, None),
+    ("boost_energy_hour", "int", 18, (0, 23)),
+    ("boost_energy_wh", "int", 3000, (100, 30000)),
     ("max_temp", "int", 45, (15, 90)),
     ("temp_limit_active", "flag", 0, None),
+    ("keepwarm_active", "flag", 0, None),
+    ("keepwarm_min", "int", 40, (20, 70)),
+    ("keepwarm_offpeak", "flag", 0, None),
+    ("offpeak_start", "hhmm", "22:00", None),
+    ("offpeak_end", "hhmm", "06:00", None),
+    ("legionella_active", "flag", 0, None),
+    ("legionella_day", "int", 6, (0, 6)),
+    ("legionella_hour", "int", 13, (0, 23)),
+    ("persist_modes", "flag", 1, None),
+    ("api_layout", "choice", "3.1", ("3.1", "3.60")),
     ("remoterelay_active", "flag", 0, None),
     ("remoterelay_ip", "ip", "192.168.1.200", None),
     ("remoterelay_port", "int", 80, (1, 65535)),
@@ -134,6 +148,12 @@ def check(key, value):
     if kind == "choice":
         if value not in lim:
             raise ConfigError("%s must be one of %s" % (key, ", ".join(lim)))
+        return value
+    if kind == "hhmm":
+        h, _, m = value.partition(":")
+        if not (len(h) == 2 and len(m) == 2 and h.isdigit() and m.isdigit() and int(h) < 24
+                and int(m) < 60):
+            raise ConfigError("%s must be a time of day HH:MM" % key)
         return value
     if kind == "ip":
         if not is_ipv4(value):

@@ -109,8 +109,10 @@ def test_one_request_a_second_keeps_it_live(page):
     start = len(page.requests)
     page.wait_for_timeout(5000)
     polls = page.requests[start:]
-    assert 4 <= len(polls) <= 6, polls
-    assert all(u.endswith("/api/get?alldata&extended&states&clock") for u in polls), polls
+    live = [u for u in polls if u.endswith("/api/get?alldata&extended&states&clock")]
+    heater = [u for u in polls if u.endswith("/api/get?heater")]      # every 2 s
+    assert 4 <= len(live) <= 6 and 2 <= len(heater) <= 3, polls
+    assert len(live) + len(heater) == len(polls), polls
 
 
 def test_language_and_theme_switches(page):

@@ -6,7 +6,7 @@
 import { t, addStrings } from "./i18n.js";
 import { h, toast, confirmAction } from "./dom.js";
 import * as api from "./api.js";
-import { IP, HOST, okWpa, okAddr, okTopic } from "./checks.js";
+import { IP, HOST, okWpa, okAddr, okTopic, okHhmm } from "./checks.js";
 
 addStrings({
   "adm.g.wifi": ["Wi-Fi", "Wi-Fi"],
@@ -21,13 +21,17 @@ addStrings({
   "adm.g.mqtt": ["MQTT", "MQTT"],
   "adm.g.boost": ["Boost", "Boost"],
   "adm.g.relayplus": ["RelayPlus", "RelayPlus"],
-  "adm.g.temp": ["Limite de température", "Temperature limit"],
+  "adm.g.temp": ["Température, maintien, anti-légionelle", "Temperature, keep-warm, anti-legionella"],
+  "adm.g.api": ["Modes et API", "Modes and API"],
+  "adm.g.other": ["Autres réglages", "Other settings"],
   "adm.g.remote": ["Relais distant", "Remote relay"],
   "adm.g.time": ["Heure", "Time"],
   "c.time_zone": ["Fuseau horaire", "Time zone"],
   "c.ntp_servers": ["Serveurs de temps (NTP), séparés par des virgules", "Time servers (NTP), comma separated"],
-  "tz.Europe/Paris": ["Europe/Paris (heure légale, été et hiver)", "Europe/Paris (civil time, summer and winter)"],
-  "tz.UTC": ["UTC (heure solaire de MaxPV! 3.1)", "UTC (MaxPV! 3.1's solar time)"],
+  "o.Europe/Paris": ["Europe/Paris (heure légale, été et hiver)", "Europe/Paris (civil time, summer and winter)"],
+  "o.UTC": ["UTC (heure solaire de MaxPV! 3.1)", "UTC (MaxPV! 3.1's solar time)"],
+  "o.3.1": ["MaxPV! 3.1 (26 valeurs)", "MaxPV! 3.1 (26 values)"],
+  "o.3.60": ["MaxPV! 3.60 (29 valeurs)", "MaxPV! 3.60 (29 values)"],
   "adm.e.servers": ["Noms ou adresses, « :port » facultatif, séparés par des virgules", "Names or addresses, optional ':port', comma separated"],
   "c.dhcp": ["Adresse automatique (DHCP)", "Automatic address (DHCP)"],
   "c.ip": ["Adresse IP fixe", "Static IP address"],
@@ -75,7 +79,47 @@ addStrings({
   "c.remoterelay_port": ["Port du relais", "Relay port"],
   "c.remoterelay_on": ["Chemin de mise en marche", "Switch-on path"],
   "c.remoterelay_off": ["Chemin d'arrêt", "Switch-off path"],
-  "adm.dhcp.help": ["L'adresse fixe et les DNS ne servent que sans DHCP.", "The static address and DNS apply only without DHCP."],
+  "c.boost_energy_active": ["Boost à objectif d'énergie chaque jour", "Daily energy-target boost"],
+  "c.boost_energy_hour": ["Heure du boost à objectif", "Energy-target boost hour"],
+  "c.boost_energy_wh": ["Énergie routée visée dans la journée (Wh)", "Routed energy target for the day (Wh)"],
+  "c.keepwarm_active": ["Maintien en température", "Keep warm"],
+  "c.keepwarm_min": ["Température minimale (°C)", "Minimum temperature (°C)"],
+  "c.keepwarm_offpeak": ["Maintien seulement en heures creuses", "Keep warm only in off-peak hours"],
+  "c.offpeak_start": ["Début des heures creuses", "Off-peak start"],
+  "c.offpeak_end": ["Fin des heures creuses", "Off-peak end"],
+  "c.legionella_active": ["Cycle anti-légionelle hebdomadaire", "Weekly anti-legionella cycle"],
+  "c.legionella_day": ["Jour du cycle", "Cycle day"],
+  "c.legionella_hour": ["Heure du cycle", "Cycle hour"],
+  "c.persist_modes": ["Garder les modes SSR et relais au redémarrage", "Keep the SSR and relay modes across a reboot"],
+  "c.api_layout": ["Format d'alldata pour les clients MaxPV!", "alldata layout for MaxPV! clients"],
+  "h.dhcp": ["L'adresse fixe et les DNS ne servent que sans DHCP.", "The static address and DNS apply only without DHCP."],
+  "h.boost_ratio": ["0 : boost refusé ; sous 100 %, par tranches de 5 min", "0: boost refused; below 100 %, in 5-min bursts"],
+  "h.boost_energy_active": ["À l'heure dite, chauffe jusqu'à ce que l'énergie routée du jour atteigne l'objectif (au plus jusqu'à minuit).",
+    "At that hour, heats until today's routed energy reaches the target (at most until midnight)."],
+  "h.temp_limit_active": ["Au-delà du maximum, la résistance est coupée, boost et FORCE compris (reprise 2 °C en dessous).",
+    "Above the maximum the heater is off, boost and FORCE included (resumes 2 °C below)."],
+  "h.keepwarm_active": ["Chauffe sous la température minimale, jusqu'à 3 °C au-dessus.", "Heats below the minimum temperature, up to 3 °C above it."],
+  "h.keepwarm_offpeak": ["Entre le début et la fin des heures creuses ci-dessous.", "Between the off-peak start and end below."],
+  "h.legionella_active": ["Une heure à 60 °C, sauf si le ballon l'a déjà fait dans la semaine (thermostat réglé à 60 °C ou plus).",
+    "An hour at 60 °C, unless the tank already did this week (thermostat set to 60 °C or more)."],
+  "h.persist_modes": ["Sinon le routeur redémarre en AUTO.", "Otherwise the router starts in AUTO."],
+  "h.api_layout": ["Ce que lisent les clients de MaxPV! (domotique) ; l'interface web n'en dépend pas.",
+    "What MaxPV! clients (home automation) read; the web UI does not depend on it."],
+  "h.remoterelay_active": ["Recopie l'état du relais secondaire sur un relais réseau (requête HTTP).",
+    "Mirrors the secondary relay on a network relay (HTTP request)."],
+  "day.0": ["lundi", "Monday"], "day.1": ["mardi", "Tuesday"], "day.2": ["mercredi", "Wednesday"],
+  "day.3": ["jeudi", "Thursday"], "day.4": ["vendredi", "Friday"], "day.5": ["samedi", "Saturday"],
+  "day.6": ["dimanche", "Sunday"],
+  "rr.off": ["Relais distant désactivé.", "Remote relay is off."],
+  "rr.sending": ["Envoi de « {relay} » à {target}…", "Sending '{relay}' to {target}…"],
+  "rr.acknowledged": ["{target} a confirmé « {relay} » ({acknowledged} réponses sur {sent} requêtes).",
+    "{target} acknowledged '{relay}' ({acknowledged} answers of {sent} requests)."],
+  "rr.retrying": ["{target} n'a pas confirmé « {relay} ».", "{target} did not acknowledge '{relay}'."],
+  "rr.error": [" Dernière erreur : {error}.", " Last error: {error}."],
+  "rr.1": ["marche", "on"],
+  "rr.0": ["arrêt", "off"],
+  "adm.hhmm": ["heure locale HH:MM", "local time HH:MM"],
+  "adm.e.hhmm": ["Heure HH:MM attendue, de 00:00 à 23:59", "A time HH:MM from 00:00 to 23:59 is expected"],
   "adm.secret": ["enregistré (vide : inchangé)", "stored (empty: unchanged)"],
   "adm.secret.clear": ["Effacer le mot de passe enregistré", "Clear the stored password"],
   "adm.range": ["de {min} à {max}", "{min} to {max}"],
@@ -130,15 +174,21 @@ const GROUPS = [
   ["net", ["dhcp", "ip", "subnet", "gateway", "dns1", "dns2", "hostname", "http_port"]],
   ["mqtt", ["mqtt_active", "mqtt_ip", "mqtt_port", "mqtt_user", "mqtt_pass", "mqtt_period",
     "mqtt_topic", "mqtt_discovery", "mqtt_ha_prefix"]],
-  ["boost", ["boost_duration", "boost_ratio", "boost_timer_active", "boost_timer_hour", "boost_timer_minute"]],
+  ["boost", ["boost_duration", "boost_ratio", "boost_timer_active", "boost_timer_hour", "boost_timer_minute",
+    "boost_energy_active", "boost_energy_hour", "boost_energy_wh"]],
+  ["temp", ["temp_limit_active", "max_temp", "keepwarm_active", "keepwarm_min", "keepwarm_offpeak",
+    "offpeak_start", "offpeak_end", "legionella_active", "legionella_day", "legionella_hour"]],
   ["relayplus", ["RelayPlus_active", "RelayPlus_min", "RelayPlus_max", "RelayPlus_hour"]],
-  ["temp", ["temp_limit_active", "max_temp"]],
   ["remote", ["remoterelay_active", "remoterelay_ip", "remoterelay_port", "remoterelay_on", "remoterelay_off"]],
+  ["api", ["persist_modes", "api_layout"]],
   ["time", ["time_zone", "ntp_servers"]],
 ];
-// the settings this page offers (a key of the table that is in no group is kept by the router
-// but not offered here: it does nothing yet)
+// every key of the table is offered: one that no group names yet goes under "other"
+const REST = TABLES.config.map((r) => r.key).filter((k) => !GROUPS.some((g) => g[1].includes(k)));
+if (REST.length) GROUPS.push(["other", REST]);
 const OFFERED = GROUPS.flatMap((g) => g[1]);
+// the link state shown under a group, refreshed every 3 s
+const LINES = { mqtt: "mqtt-state", remote: "remoterelay-state" };
 // host[:port] entries separated by commas (config.py's "servers")
 const SERVER = /^[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*(:(\d{1,5}))?$/;
 const okServer = (x) => {
@@ -154,6 +204,8 @@ let el = {};
 let gen = 0;           // which mount a pending loop belongs to (a language switch re-mounts)
 
 const label = (k) => (t("c." + k).startsWith("c.") ? k : t("c." + k));
+const help = (k) => (t("h." + k).startsWith("h.") ? null : t("h." + k));
+const opt = (v) => (t("o." + v).startsWith("o.") ? v : t("o." + v));
 
 // a field's value -> {value: what the router stores} or {error}; config.check's rules
 function check(r, f) {
@@ -166,6 +218,7 @@ function check(r, f) {
   }
   if (r.type === "ip") return IP.test(s) ? { value: s } : { error: t("adm.e.ip") };
   if (r.type === "choice") return { value: f.input.value };
+  if (r.type === "hhmm") return okHhmm(s) ? { value: s } : { error: t("adm.e.hhmm") };
   if (r.type === "servers" && !s.split(",").every(okServer)) return { error: t("adm.e.servers") };
   const v = f.input.value;                     // text is kept as typed (a password may end in a space)
   if ([...v].length > r.check) return { error: t("adm.e.len", { n: r.check }) };
@@ -268,28 +321,31 @@ async function save(e) {
 function field(r) {
   const id = "c-" + r.key;
   const f = (fields[r.key] = {});
-  const hint = r.type === "int" ? t("adm.range", { min: r.check[0], max: r.check[1] })
+  const sel = r.type === "choice" ? r.check.map((v) => [v, opt(v)])
+    : r.key === "legionella_day" ? [0, 1, 2, 3, 4, 5, 6].map((d) => [d, t("day." + d)]) : null;
+  const hint = [sel ? null : r.type === "int" ? t("adm.range", { min: r.check[0], max: r.check[1] })
     : ["str", "path", "host", "servers", "addr", "topic"].includes(r.type) ? t("adm.maxlen", { n: r.check })
-      : r.type === "wpa" ? t("adm.wpa") : null;
+      : r.type === "wpa" ? t("adm.wpa") : r.type === "hhmm" ? t("adm.hhmm") : null, help(r.key)]
+    .filter((x) => x).join(" · ");
+  const hintEl = hint ? h("div", { class: "help", id: id + "-hint" }, hint) : null;
   f.msg = h("div", { id: id + "-msg", class: "result", "aria-live": "polite", "data-testid": "cmsg-" + r.key });
   const common = { id, name: r.key, "data-testid": "cfg-" + r.key, "aria-describedby": id + "-hint " + id + "-msg" };
   if (r.type === "flag") {
     f.input = h("input", { ...common, type: "checkbox", role: "switch" });
-    f.box = h("div", { class: "field" }, h("label", { class: "switch", for: id }, f.input, label(r.key)),
-      r.key === "dhcp" ? h("div", { class: "help", id: id + "-hint" }, t("adm.dhcp.help")) : null, f.msg);
+    f.box = h("div", { class: "field" }, h("label", { class: "switch", for: id }, f.input, label(r.key)), hintEl, f.msg);
     return f.box;
   }
-  if (r.type === "choice") {
-    f.input = h("select", common, r.check.map((v) => h("option", { value: v }, t("tz." + v).startsWith("tz.") ? v : t("tz." + v))));
-    f.box = h("div", { class: "field" }, h("label", { for: id }, label(r.key)), f.input, f.msg);
+  if (sel) {
+    f.input = h("select", common, sel.map(([v, s]) => h("option", { value: v }, s)));
+    f.box = h("div", { class: "field" }, h("label", { for: id }, label(r.key)), f.input, hintEl, f.msg);
     return f.box;
   }
   const attrs = r.type === "int" ? { type: "number", inputmode: "numeric", min: r.check[0], max: r.check[1], step: 1 }
     : r.type === "ip" ? { type: "text", inputmode: "decimal", pattern: IP.source.slice(1, -1), maxlength: 15 }
+      : r.type === "hhmm" ? { type: "text", inputmode: "numeric", placeholder: "HH:MM", maxlength: 5 }
       : { type: SECRETS.includes(r.key) ? "password" : "text", maxlength: r.check };
   f.input = h("input", { ...common, ...attrs, autocomplete: SECRETS.includes(r.key) ? "new-password" : "off" });
-  f.box = h("div", { class: "field" }, h("label", { for: id }, label(r.key)), f.input,
-    hint ? h("div", { class: "help", id: id + "-hint" }, hint) : null);
+  f.box = h("div", { class: "field" }, h("label", { for: id }, label(r.key)), f.input, hintEl);
   if (SECRETS.includes(r.key)) {
     f.clear = h("input", { type: "checkbox", id: id + "-clear", "data-testid": "cfg-" + r.key + "-clear" });
     f.clearBox = h("label", { class: "switch", for: id + "-clear", hidden: true }, f.clear, t("adm.secret.clear"));
@@ -371,18 +427,27 @@ async function reboot(factory) {
   if (g === gen) load();
 }
 
-// the MQTT link's state under its settings, refreshed while the page is shown
-async function mqttState() {
+// a link's state in words (MQTT: /api/get?mqtt, the remote relay: ?remoterelay)
+const retry = (s) => (s.retry_in !== null && s.retry_in !== undefined ? t("mq.retry", { n: s.retry_in }) : "");
+const WORDS = {
+  mqtt: (s) => t("mq." + s.state, s) + (s.state !== "connected" ? retry(s) : ""),
+  remote: (s) => t("rr." + s.state, { ...s, relay: t("rr." + (s.relay_on ? 1 : 0)) }) +
+    (s.last_error ? t("rr.error", { error: s.last_error }) : "") + retry(s),
+};
+
+// the MQTT link's and the remote relay's state under their settings, refreshed every 3 s
+// while the page is shown
+async function linkStates() {
   const g = gen;
   while (g === gen) {
-    try {
-      const s = JSON.parse(await api.get("mqtt"));
-      if (g !== gen) return;
-      let text = t("mq." + s.state, s);
-      if (s.retry_in !== null && s.retry_in !== undefined && s.state !== "connected") text += t("mq.retry", { n: s.retry_in });
-      say(el.mqtt, text, !["refused", "unreachable", "error"].includes(s.state));
-    } catch (e) {
-      if (g === gen) say(el.mqtt, e.message, false);
+    for (const [k, what] of [["mqtt", "mqtt"], ["remote", "remoterelay"]]) {
+      try {
+        const s = JSON.parse(await api.get(what));
+        if (g !== gen) return;
+        say(el[k], WORDS[k](s), !["refused", "unreachable", "error", "retrying"].includes(s.state));
+      } catch (e) {
+        if (g === gen) say(el[k], e.message, false);
+      }
     }
     await new Promise((r) => setTimeout(r, 3000));
   }
@@ -413,7 +478,7 @@ export default {
         GROUPS.map(([g, keys]) => h("fieldset", null,
           h("legend", null, t("adm.g." + g)),
           h("div", { class: "form-grid" }, keys.map((k) => field(BY_KEY[k]))),
-          g === "mqtt" ? (el.mqtt = h("div", { class: "result", "aria-live": "polite", "data-testid": "mqtt-state" })) : null)),
+          LINES[g] ? (el[g] = h("div", { class: "result", "aria-live": "polite", "data-testid": LINES[g] })) : null)),
         h("div", { class: "actions sticky" }, h("button", { type: "submit", "data-testid": "config-save" }, t("adm.save")),
           (el.dirty = h("span", { class: "muted", "aria-live": "polite" }))),
         (el.result = h("div", { class: "result", "aria-live": "polite", "data-testid": "config-result" }))),
@@ -441,7 +506,7 @@ export default {
           (el["v-" + k] = h("td", { "data-testid": k.replace("adm.", "") }, "–")))))))));
     load();
     versions();
-    mqttState();
+    linkStates();
   },
   unmount() {
     gen++;

@@ -19,3 +19,6 @@ export function okAddr(s) {
 export function okTopic(s) {
   return /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(s);
 }
+
+// a local time of day "HH:MM" (config.py's "hhmm")
+export const okHhmm = (s) => /^([01]\d|2[0-3]):[0-5]\d$/.test(s);

@@ -1,5 +1,6 @@
 // Home: the power flow, the measurements, today's energies, the SSR and relay controls with
-// the result of each command, and the router's status in words. Updated every second.
+// the result of each command, the water heater (who drives it, the boost) and the router's
+// status in words. Updated every second; the heater's state every 2 s while shown.
 import { t, num, addStrings } from "./i18n.js";
 import { h, toast } from "./dom.js";
 import * as api from "./api.js";
@@ -63,6 +64,27 @@ addStrings({
   "status.ANALOG": ["mesure analogique hors plage (capteur ?)", "analog reading out of range (sensor?)"],
   "status.RATE": ["échantillonnage perturbé", "sampling disturbed"],
   "status.ZC_SPURIOUS": ["passages par zéro parasites", "spurious zero crossings"],
+  "dash.noprobe": ["— (pas de sonde)", "— (no probe)"],
+  "dash.tank": ["Chauffe-eau", "Water heater"],
+  "dash.boost": ["Boost", "Boost"],
+  "dash.boost.stop": ["Arrêter le boost", "Stop the boost"],
+  "dash.boost.on": ["marche", "on"],
+  "dash.boost.off": ["arrêt", "off"],
+  "dash.boost.left": ["Boost {kind} à {ratio} % : reste {left}", "{kind} boost at {ratio} %: {left} left"],
+  "dash.boost.wh": ["Boost {kind} : reste {wh} Wh (au plus {left})", "{kind} boost: {wh} Wh to go (at most {left})"],
+  "kind.manual": ["manuel", "manual"],
+  "kind.timer": ["programmé", "timer"],
+  "kind.energy": ["à objectif d'énergie", "energy-target"],
+  "dash.gridheat": ["Pris au réseau pour chauffer", "Taken from the grid to heat"],
+  "dash.note": ["Dernier événement", "Last event"],
+  "reason.fault": ["Défaut secteur", "Mains fault"],
+  "reason.over_temp": ["Limite de température", "Temperature limit"],
+  "reason.manual_stop": ["Arrêt manuel", "Manual stop"],
+  "reason.manual_force": ["Marche forcée", "Forced on"],
+  "reason.boost": ["Boost", "Boost"],
+  "reason.legionella": ["Anti-légionelle", "Anti-legionella"],
+  "reason.keep_warm": ["Maintien en température", "Keep warm"],
+  "reason.routing": ["Routage du surplus", "Surplus routing"],
   "status.SYNC_LOST": ["synchronisation secteur perdue : routage arrêté", "mains sync lost: routing stopped"],
 });
 
@@ -98,6 +120,84 @@ function control(which, label) {
     h("div", { class: "modes" }, buttons),
     h("div", null, t("dash.state") + " : ", (el[which + "-state"] = h("strong", { "data-testid": which + "-state" }, "–"))),
     (el[which + "-result"] = h("div", { class: "result", "data-testid": which + "-result", "aria-live": "polite" }, "")));
+}
+
+// the heater (/api/get?heater): read every 2 s while the dashboard is shown and the page
+// visible; the time left counts down between reads
+const HEATER_MS = 2000;
+let heat = null;                 // {s: the last answer, at: when}
+let gen = 0;                     // which mount a pending read belongs to
+
+function clock(sec) {
+  const p = (n) => String(n).padStart(2, "0");
+  return sec < 3600 ? p(Math.floor(sec / 60)) + ":" + p(sec % 60) + "\u00a0min"
+    : Math.floor(sec / 3600) + ":" + p(Math.floor(sec / 60) % 60) + "\u00a0h";
+}
+
+function showHeater() {
+  if (!heat) return;
+  const s = heat.s;
+  const b = s.boost;
+  el.reason.textContent = t("reason." + s.reason);
+  el.reason.className = "";
+  el.boost.textContent = t(b ? "dash.boost.stop" : "dash.boost");
+  el.boost.className = "boost" + (b ? " ghost" : "");
+  if (b) {
+    const left = clock(Math.max(0, Math.round(b.left_s - (Date.now() - heat.at) / 1000)));
+    const v = { kind: t("kind." + b.kind), ratio: b.ratio, left, wh: num(b.left_wh, 0) };
+    el.boostLeft.textContent = t(b.kind === "energy" ? "dash.boost.wh" : "dash.boost.left", v);
+  } else el.boostLeft.textContent = "";
+  el.gridheat.textContent = num(s.grid_heat_kwh, 3) + " kWh";
+  el.note.textContent = s.note ? t("dash.note") + " : " + s.note : "";
+}
+
+async function readHeater(g) {
+  try {
+    const s = JSON.parse(await api.get("heater"));
+    if (g !== gen) return;
+    heat = { s, at: Date.now() };
+    showHeater();
+  } catch (e) {
+    if (g !== gen) return;
+    heat = null;
+    el.reason.textContent = e.message;
+    el.reason.className = "bad";
+  }
+}
+
+async function heaterLoop(g) {
+  while (g === gen) {
+    if (!document.hidden) await readHeater(g);
+    await new Promise((r) => setTimeout(r, HEATER_MS));
+  }
+}
+
+async function boost() {
+  const on = !!(heat && heat.s.boost);
+  const out = el.boostResult;
+  let result;
+  try {
+    result = await api.action(on ? "boostoff" : "booston");
+    out.className = "result ok";
+    toast(t("sent.ok"));
+  } catch (e) {
+    result = e.message;
+    out.className = "result error";
+  }
+  out.textContent = t("dash.cmd", { what: t("dash.boost"), mode: t(on ? "dash.boost.off" : "dash.boost.on"), result: result.trim() });
+  readHeater(gen);
+  live.refresh();
+}
+
+function heaterCard() {
+  return h("div", { class: "card control", role: "group", "aria-label": t("dash.tank") },
+    h("div", { class: "label" }, t("dash.tank")),
+    (el.reason = h("strong", { "data-testid": "heater-reason" }, "–")),
+    (el.boost = h("button", { type: "button", class: "boost", "data-testid": "boost", onclick: boost }, t("dash.boost"))),
+    (el.boostLeft = h("div", { "data-testid": "boost-left" }, "")),
+    (el.boostResult = h("div", { class: "result", "data-testid": "boost-result", "aria-live": "polite" }, "")),
+    h("div", { class: "sub" }, t("dash.gridheat") + " : ", (el.gridheat = h("span", { "data-testid": "grid-heat" }, "–"))),
+    (el.note = h("div", { class: "sub", "data-testid": "heater-note" }, "")));
 }
 
 async function command(which, label, mode) {
@@ -146,8 +246,7 @@ function update(s) {
   el.cos.textContent = num(d(8), 3);
   el.papp.textContent = num(d(4), 0) + " VA";
   const temp = d(28);
-  el.temp.parentNode.hidden = temp === null || temp <= -99;
-  el.temp.textContent = num(temp, 1) + " °C";
+  el.temp.textContent = temp === null ? "–" : temp <= -99 ? t("dash.noprobe") : num(temp, 1) + " °C";
   for (const [k, n, ref] of [["routed", 9, 23], ["import", 10, 24], ["export", 11, 25], ["pv", 12, 26]]) {
     const tot = d(n);
     const day = d(ref) === null || tot === null ? null : tot - d(ref);
@@ -172,6 +271,7 @@ function update(s) {
   el.uptime.textContent = s.data[20];
   el.time.textContent = s.clock === "synced" ? s.time : t("dash.unsynced", { up: s.time });
   el.samples.textContent = num(d(22), 0) + " /s";
+  showHeater();
 }
 
 // where the router is on the network: it changes seldom, so every 10 s, not with alldata
@@ -199,7 +299,7 @@ export default {
           card("routed", "dash.routed"), card("house", "dash.house"))),
       (el.absent = h("p", { class: "warn", hidden: true }, t("dash.absent"))),
       h("section", { "aria-labelledby": "h-ctl" }, h("h2", { id: "h-ctl" }, t("dash.controls")),
-        h("div", { class: "cards controls" }, control("ssr", "dash.ssr"), control("relay", "dash.relay"))),
+        h("div", { class: "cards controls" }, control("ssr", "dash.ssr"), control("relay", "dash.relay"), heaterCard())),
       h("div", { class: "columns" },
         h("section", { "aria-labelledby": "h-meas" }, h("h2", { id: "h-meas" }, t("dash.measures")),
           h("table", { class: "grid" }, h("tbody", null, row("vrms", "dash.vrms"), row("irms", "dash.irms"),
@@ -209,6 +309,8 @@ export default {
         h("table", { class: "grid" }, h("tbody", null, row("status", "dash.activity"),
           row("anomalies", "dash.anomalies"), row("uptime", "dash.uptime"), row("time", "dash.time"),
           row("samples", "dash.samples"), row("network", "dash.network")))));
+    heat = null;
+    heaterLoop(++gen);
     unsub = live.subscribe(update);
     network();
     netTimer = setInterval(network, NET_PERIOD_MS);
@@ -216,5 +318,6 @@ export default {
   unmount() {
     if (unsub) unsub();
     clearInterval(netTimer);
+    gen++;
   },
 };

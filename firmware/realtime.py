@@ -364,7 +364,8 @@ class Realtime:
         self._decide()
 
     def heater_state(self):
-        """Who drives the heater and why, for the API (a dict)."""
+        """Who drives the heater and why, for the API (a dict; legionella's last_day is a local
+        day number)."""
         h = self.heater
         now = self.board.seconds()
         st = self.state
@@ -376,14 +377,10 @@ class Realtime:
                 boost["target_wh"] = h.boost_target
                 boost["left_wh"] = max(0, h.boost_target - st.index[ROUTED] +
                                        st.day_ref[ROUTED])
-        day = h.last_hot_day
-        if day is not None:
-            from net.localtime import civil
-            day = "%04d-%02d-%02d" % civil(day)
         return {"reason": h.reason, "boost": boost, "temperature": st.temperature,
                 "over_temp": h.over, "keep_warm": h.keep_warm,
                 "legionella": {"due": h.legionella, "running": h.legionella and h.leg_heat,
-                               "hot_min_today": int(h.hot_s // 60), "last_day": day},
+                               "hot_min_today": int(h.hot_s // 60), "last_day": h.last_hot_day},
                 "grid_heat_kwh": round(h.grid_wh / 1000, 3), "note": h.note}
 
     def _decide(self):

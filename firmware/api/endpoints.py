@@ -239,7 +239,12 @@ def _get_heater(b, a):
     minutes at 60 °C or more today, last_day: the local date of the last hot hour or null),
     grid_heat_kwh (grid energy the boost, keep-warm and anti-legionella took)
     example: heater"""
-    return _json(b.rt.heater_state())
+    d = b.rt.heater_state()
+    leg = d["legionella"]
+    if leg["last_day"] is not None:
+        from net.localtime import civil
+        leg["last_day"] = "%04d-%02d-%02d" % civil(leg["last_day"])
+    return _json(d)
 
 
 def _get_remoterelay(b, a):

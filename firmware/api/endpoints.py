@@ -237,7 +237,8 @@ def _get_heater(b, a):
     left_wh for an energy boost), temperature (°C or null), over_temp (the limit holds the
     heater off), keep_warm (heating to the minimum), legionella (due, running, hot_min_today:
     minutes at 60 °C or more today, last_day: the local date of the last hot hour or null),
-    grid_heat_kwh (grid energy the boost, keep-warm and anti-legionella took)
+    grid_heat_kwh (grid energy the boost, keep-warm and anti-legionella took), note (the last
+    boost or schedule event, in words, or null)
     example: heater"""
     d = b.rt.heater_state()
     leg = d["legionella"]

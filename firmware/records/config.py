@@ -176,8 +176,9 @@ def check(key, value):
     if kind == "topic" and not _topic(value):
         raise ConfigError("%s must be levels of letters, digits, '-', '_' or '.' separated "
                           "by single '/' (no '+' or '#')" % key)
-    if kind == "path" and not value.startswith("/"):
-        raise ConfigError("%s must start with '/'" % key)
+    if kind == "path" and not (value.startswith("/") and " " not in value):
+        # a space would end the request line of the remote relay's GET: written %20
+        raise ConfigError("%s must start with '/' and contain no spaces (write them %%20)" % key)
     if kind == "servers" and not all(_server(x) for x in value.split(",")):
         raise ConfigError("%s must be host names or addresses, with an optional :port, "
                           "separated by commas" % key)

@@ -241,6 +241,11 @@ class Realtime:
                                     cfg("RelayPlus_min"), cfg("RelayPlus_max"))
         if cmd is not None:
             self.relay.set_mode(cmd)
+            if self.relay_owner != AUTO:
+                # RelayPlus is in charge again (its reference hour): a reboot must not bring
+                # back the manual mode it replaced
+                self.relay_owner = AUTO
+                self._save_modes()
         on = self.relay.second(st.p, st.routed) if st.synced else False
         if on != st.relay_on:
             b.relay(on)
@@ -262,17 +267,19 @@ class Realtime:
         e.count_pulses(b.pulses())
         self._production(n, e.pulses, st.uptime)
         st.temperature = valid_temp(b.temperature())
+        # the day rolls first: a schedule at 00:00 looks at the new day's energy
+        d = None if local is None else local // 86400
+        new_day = d is not None and e.new_day(d)
         h = self.heater
         hot_day = h.last_hot_day
         self._drive(h.second(st.uptime, local, st.temperature,
-                             st.index[ROUTED] - st.day_ref[ROUTED], st.p, st.routed, st.synced,
+                             e.wh[ROUTED] - e.refs[ROUTED], st.p, st.routed, st.synced,
                              self.ssr_mode, cfg))
         if h.last_hot_day != hot_day:
             self._save_modes()
         if self.store is not None:
             st.storage_faults = self.store.fault_count
-        d = None if local is None else local // 86400
-        if (d is not None and e.new_day(d)) or st.uptime - self.saved_at >= SAVE_EVERY_S:
+        if new_day or st.uptime - self.saved_at >= SAVE_EVERY_S:
             self.save_energy()
         self._publish()
         return st

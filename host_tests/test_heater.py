@@ -413,3 +413,39 @@ def test_home_assistants_heater_words_are_the_tables():
     from net.mqtt_discovery import ENTITIES
     row = [r for r in ENTITIES if r.split("|")[2] == "heater"][0]
     assert row.split("|")[7] == "enum=" + ",".join(r for r, _ in PRIORITY)
+
+
+# --- review findings (each failed before its fix) -------------------------------------------
+def test_a_lost_probe_during_anti_legionella_stops_the_heating():
+    sunday_13 = paris(utc(2026, 6, 21, 11, 0)) - 2
+    r = Run(cfg_of(legionella_active=1, legionella_day=6, legionella_hour=13), temp=50,
+            local0=sunday_13)
+    r.step(3)
+    assert r.h.legionella and r.step() == FORCE
+    r.temp = None
+    assert r.step() == AUTO and r.h.reason == "routing"
+    # given up later: no stale demand is left for the next cycle
+    r.step(36000)
+    assert not r.h.legionella and not r.h.leg_heat
+
+
+def test_a_scheduled_boost_does_not_replace_a_running_one():
+    t0 = paris(utc(2026, 6, 21, 2, 0)) - 5           # 03:59:55 local
+    r = Run(cfg_of(boost_timer_active=1, boost_timer_hour=4, boost_timer_minute=0,
+                   boost_duration=1), local0=t0)
+    r.h.boost_on(r.t, 120, 100)
+    r.step(10)
+    assert r.h.boost == "manual" and r.h.boost_left(r.t) > 7000
+    assert "a manual boost is running" in r.h.note
+
+
+def test_the_limit_cannot_be_set_below_what_keep_warm_or_anti_legionella_need():
+    from records.config import Config, ConfigError
+    c = Config(None)
+    c.update('{"temp_limit_active":1,"max_temp":65,"legionella_active":1}')
+    with pytest.raises(ConfigError, match="anti-legionella needs max_temp"):
+        c.update('{"max_temp":55}')
+    with pytest.raises(ConfigError, match="keepwarm_min"):
+        c.update('{"keepwarm_active":1,"keepwarm_min":61}')
+    c.update('{"keepwarm_active":1,"keepwarm_min":60}')
+    assert c.get("max_temp") == 65

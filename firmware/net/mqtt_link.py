@@ -294,7 +294,10 @@ class MqttLink:
                         self._announce_again = True
                     continue
                 why = "not a topic of ours"
-                if topic.startswith(base + "/"):
+                if topic.startswith(base + "/") and retained and topic.endswith("/boost/set"):
+                    # a retained "on" would start a boost at every connection and reboot
+                    why = "a retained boost command"
+                elif topic.startswith(base + "/"):
                     try:
                         why = T.command(self.rt, topic[len(base) + 1:], payload)
                     except ValueError as e:       # the router refused it

@@ -236,6 +236,15 @@ class Config:
         merged.update(new)
         if merged["RelayPlus_max"] < merged["RelayPlus_min"]:
             raise ConfigError("RelayPlus_max must not be below RelayPlus_min")
+        if merged["temp_limit_active"]:
+            # the limit (released 2 °C below max_temp) ranks above both: they could never
+            # finish, and would cycle at the limit on grid power
+            if merged["legionella_active"] and merged["max_temp"] < 62:
+                raise ConfigError("anti-legionella needs max_temp of at least 62 °C while the "
+                                  "temperature limit is on (it heats to 61.5 °C)")
+            if merged["keepwarm_active"] and merged["keepwarm_min"] + 3 > merged["max_temp"] - 2:
+                raise ConfigError("keepwarm_min must be at least 5 °C below max_temp while "
+                                  "the temperature limit is on")
         if self.store is not None and not self.store.write(
                 "config", {k: v for k, v in merged.items() if v != self.defaults[k]}):
             raise ConfigError("the configuration could not be saved (storage fault): "

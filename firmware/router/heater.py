@@ -191,11 +191,12 @@ class Heater:
             if cfg("legionella_active"):
                 self.note = "anti-legionella: 60 °C not held for an hour in 10 h (the " \
                             "heater's thermostat may be set below 60 °C)"
-        if self.legionella and t is not None:
-            if t < LEGIONELLA_C + 0.5:
-                self.leg_heat = True
-            elif t >= LEGIONELLA_C + 1.5:
-                self.leg_heat = False
+        if not self.legionella or t is None:
+            self.leg_heat = False       # no reading, no heating (nor a stale demand)
+        elif t < LEGIONELLA_C + 0.5:
+            self.leg_heat = True
+        elif t >= LEGIONELLA_C + 1.5:
+            self.leg_heat = False
         # keep-warm
         if not cfg("keepwarm_active") or t is None:
             self.keep_warm = False
@@ -254,6 +255,9 @@ class Heater:
     def _scheduled(self, now, manual, kind, minutes, ratio, target=0, end=None):
         if manual != AUTO:
             self.note = "%s boost skipped: the SSR is in manual mode" % kind
+            return
+        if self.boost:
+            self.note = "%s boost skipped: a %s boost is running" % (kind, self.boost)
             return
         why = self.boost_on(now, minutes, ratio, kind, target, end)
         self.note = "%s boost %s" % (kind, "started" if why is None else "refused: " + why)

@@ -263,7 +263,7 @@ MQTT_COMMANDS = """
 |---|---|---|
 | `maxpv/triacmode/set` | `stop`, `force` or `auto` | the SSR mode (as `/api/set?ssrmode`) |
 | `maxpv/relaymode/set` | `stop`, `force` or `auto` | the secondary relay's mode |
-| `maxpv/boost/set` | `on` or `off` | start a boost (as `/api/action?booston`: refused above the temperature limit) or stop it |
+| `maxpv/boost/set` | `on` or `off` | start a boost (as `/api/action?booston`: refused above the temperature limit) or stop it; a retained message is ignored (it would start a boost at every connection) |
 
 Upper or lower case, surrounding spaces ignored. Anything else (another word, a number,
 binary, a payload over 8 bytes) changes nothing and is counted as `ignored` in the link's

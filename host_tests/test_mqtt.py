@@ -337,6 +337,18 @@ def test_boost_on_mqtt_starts_and_stops_it_and_is_published_back(fw, broker, wat
     watcher.publish("maxpv/boost/set", "maybe")
     watcher.wait(lambda: link(fw)["ignored"] == before + 1, 3, "a wrong word ignored")
     assert ok(fw.base, "/api/get?booststate") == "OFF"
+    # a retained "on" (left by some automation) must not start a boost at every connection
+    watcher.publish("maxpv/boost/set", "on", retain=True)
+    watcher.wait(lambda: ok(fw.base, "/api/get?booststate") == "ON", 5, "live: a command")
+    ok(fw.base, "/api/action?boostoff")
+    try:
+        n = link(fw)["connects"]
+        configure(fw, mqtt_period=2)            # a new session: the broker hands it over
+        until(fw, lambda s: s["state"] == "connected" and s["connects"] > n, what="again")
+        watcher.wait(lambda: link(fw)["ignored"] == before + 2, 5, "the retained one ignored")
+        assert ok(fw.base, "/api/get?booststate") == "OFF"
+    finally:
+        watcher.publish("maxpv/boost/set", "", retain=True)    # clears it
 
 
 def test_garbage_on_the_command_topics_changes_nothing(fw, broker, watcher):

@@ -98,7 +98,6 @@ class Heater:
         self.note = None            # the last schedule event, in words
         self.fired = {}             # schedule -> local day it last fired
         self.prev = None            # (uptime, local) of the last second
-        self.temp = None
 
     # --- commands ---------------------------------------------------------------------------
     def boost_on(self, now, minutes, ratio, kind="manual", target_wh=0, end=None):
@@ -130,7 +129,7 @@ class Heater:
         unknown) with the tank's `temp` (°C or None), today's routed energy (Wh), the last
         second's grid (W, import +) and routed power, the mains lock and the owner's SSR mode;
         `cfg(key)` reads a setting. Returns the SSR mode to run."""
-        t = self.temp = valid_temp(temp)
+        t = valid_temp(temp)
         prev = self.prev
         self.prev = (now, local)
         dt = 0.0 if prev is None else min(max(now - prev[0], 0.0), 5.0)

@@ -14,17 +14,8 @@ router itself) is refused; requests are capped in size.
 import asyncio
 import microdot.microdot as _microdot
 from microdot import Microdot, Request
-from api.endpoints import PATHS, TEXT, fail, serve
-from records.admin import LOCKED
-
-
-def _same_origin(req):
-    """False for what a browser marks as coming from another site."""
-    site = req.headers.get("Sec-Fetch-Site")
-    if site is not None and site not in ("same-origin", "none"):
-        return False
-    origin = req.headers.get("Origin")
-    return origin is None or origin.split("://", 1)[-1] == req.headers.get("Host", "")
+from api.endpoints import PATHS, fail, serve
+from api.guard import refusal
 
 
 def _one_line(exc):
@@ -131,22 +122,6 @@ async def _handle_and_close(self, reader, writer):
 Microdot.handle_request = _handle_and_close
 
 
-def _guard(admin, req):
-    """None if a state-changing request may go on, else the refusal."""
-    if not _same_origin(req):
-        return fail("Forbidden: cross-site request refused", 403)
-    if admin.locked:
-        return fail(LOCKED, 403)
-    if not admin.check(req.headers.get("Authorization")):
-        hdrs = dict(TEXT)
-        # The web UI asks for the password in its own dialog: a Basic challenge would make
-        # the browser open its login box instead and hold the request.
-        if "X-Requested-With" not in req.headers:
-            hdrs["WWW-Authenticate"] = 'Basic realm="MaxPV"'
-        return "Unauthorized: this router has an admin password (user 'admin')", 401, hdrs
-    return None
-
-
 def make_app(backend):
     """The API app over an endpoints.Backend (the router's interface and the records)."""
     app = Microdot()
@@ -162,7 +137,7 @@ def make_app(backend):
             if req.method != "GET":
                 # microdot serves HEAD with the GET handler: a HEAD must not change anything
                 return fail("Method not allowed: %s changes only with GET" % req.path, 405)
-            return _guard(backend.admin, req)
+            return refusal(backend, req)
 
     def route(path):
         async def handler(req):

@@ -114,14 +114,15 @@ class Proc:
     """The firmware under MicroPython on the simulated board, serving HTTP on 127.0.0.1.
 
     image=None runs firmware/main.py from the sources (as `make sim`); otherwise the image
-    made by build_image(). heapsize: e.g. "256K" (passed as -X heapsize=...)."""
+    made by build_image(). heapsize: e.g. "256K" (passed as -X heapsize=...). quiet=False:
+    the router prints its status line every second (in its board's time)."""
 
     def __init__(self, flash_dir, log, image=None, heapsize=None, scenario="load_steps",
-                 speed="1", port=None):
+                 speed="1", port=None, quiet=True):
         self.port = port or free_port()
         self.log = str(log)
         argv = ["main.py", "--scenario", scenario, "--speed", speed, "--port", str(self.port),
-                "--quiet", "1", "--data", str(flash_dir)]
+                "--quiet", "1" if quiet else "0", "--data", str(flash_dir)]
         cmd = [MICROPYTHON] + (["-X", "heapsize=" + heapsize] if heapsize else [])
         if image:
             cmd += ["-c", LAUNCH % (argv,)]

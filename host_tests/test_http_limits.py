@@ -57,3 +57,63 @@ def test_a_bad_content_length_is_refused_at_once(fw, length):
                               % length.encode())
     assert status == 400 and closed and time.monotonic() - t0 < 2, (status, closed)
     assert get(fw.base, "/api/get?ping")[1] == "running"
+
+
+# --- connections bounded in time and number (api/server.py) ----------------------------------
+HEAD_S = 5                 # api/server.py HEAD_MS
+OPEN_AT_ONCE = 4 + 2       # MAX_ACTIVE handled + MAX_WAITING waiting for a slot
+
+
+def held_until_closed(c, wait):
+    """Seconds until the router closed `c` (None if it did not within `wait`), and what it
+    sent first."""
+    t0 = time.monotonic()
+    c.settimeout(wait)
+    data = b""
+    try:
+        while True:
+            chunk = c.recv(4096)
+            if not chunk:
+                return time.monotonic() - t0, data
+            data += chunk
+    except socket.timeout:
+        return None, data
+    except OSError:
+        return time.monotonic() - t0, data
+
+
+@pytest.mark.parametrize("sent", [b"", b"GET /api/get?ping HTTP/1.1\r\nHost: x\r\n",
+                                  b"GET /api/get?ping HTTP/1.1\r\nContent-Length: 50\r\n\r\nab"],
+                         ids=["idle", "head unfinished", "body shorter than its Content-Length"])
+def test_a_connection_that_stalls_is_answered_408_and_closed_after_the_head_timeout(fw, sent):
+    c = socket.create_connection(("127.0.0.1", fw.port))
+    try:
+        c.sendall(sent)
+        after, data = held_until_closed(c, 3 * HEAD_S)
+    finally:
+        c.close()
+    assert after is not None and HEAD_S - 0.5 < after < HEAD_S + 1.5, after
+    assert data.startswith(b"HTTP/1.0 408 "), data
+
+
+def test_over_the_connection_cap_a_client_gets_a_quick_503_and_then_service_resumes(fw):
+    idle = [socket.create_connection(("127.0.0.1", fw.port)) for _ in range(OPEN_AT_ONCE)]
+    try:
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        status, closed = exchange(fw, b"GET /api/get?ping HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert (status, closed) == (503, True) and time.monotonic() - t0 < 0.5
+    finally:
+        for c in idle:
+            c.close()
+    time.sleep(0.2)
+    assert get(fw.base, "/api/get?ping")[1] == "running"
+
+
+def test_a_browser_burst_of_six_requests_is_served_whole(fw):
+    """A browser opens up to 6 connections to a host at once: the cap must not cost the
+    web UI a file or an answer."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: get(fw.base, "/api/get?alldata")[0], range(12)))
+    assert answers == [200] * 12

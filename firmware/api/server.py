@@ -1,0 +1,294 @@
+"""The HTTP transport under the API: microdot's routing and responses, with connections
+bounded the way an ESP32 on a LAN that may be hostile or broken needs.
+
+microdot 2.7.0 (the newest release) trusts its client: it reads a request line whole into RAM
+before looking at its length, waits for ever for a head or a body that never comes, accepts
+as many connections as arrive, and the accept loop under it (MicroPython's asyncio.Server)
+ends for good on a MemoryError. On a board with ~10 sockets and ~100 kB of heap for
+everything, a dozen idle connections or one long line take the API down until a reboot.
+`Server` subclasses microdot.Microdot and replaces two things: `handle_request` (one
+connection) and `start_server` (the accept loop). Routing, handlers and response writing
+stay microdot's.
+
+The limits, and why:
+- MAX_ACTIVE = 4 connections handled at once, MAX_WAITING = 2 more waiting up to WAIT_MS
+  for a slot; any other gets a 503 at once. The ESP32 port has lwIP's 10 sockets: 1 listens,
+  4 + 2 serve HTTP, which leaves MQTT, SNTP and the remote relay theirs. A browser loading
+  the UI opens up to 6 connections at once, each served in milliseconds: the wait absorbs it.
+- HEAD_MS = 5 s for the whole request head (and body), counted from the connection: a LAN
+  client sends it in one packet, a slowloris never finishes it. CONN_MS = 15 s for the whole
+  exchange, the answer included (a client that stops reading).
+- MAX_HEAD = 4 kB read in all, lines up to Request.max_readline, read 256 bytes at a time:
+  nothing larger than the cap is ever held in RAM. The longest real request (a whole
+  configuration in one URL) is under 2 kB.
+- A failed accept (out of sockets) is retried after ACCEPT_RETRY_MS: the connection waits
+  in the listen backlog, and the loop does not spin on a socket that stays readable.
+"""
+import asyncio
+import gc
+import socket
+from time import ticks_diff, ticks_ms
+
+import microdot.microdot as _microdot
+from microdot import Microdot, Request, Response
+
+MAX_ACTIVE = 4
+MAX_WAITING = 2
+WAIT_MS = 1000
+HEAD_MS = 5000
+CONN_MS = 15000
+MAX_HEAD = 4096
+MAX_SEGMENT = 128          # characters in one segment of a path (ours are < 30)
+BACKLOG = 4
+ACCEPT_RETRY_MS = 100
+DRAIN_BYTES = 8192         # what a refused request may still have in flight
+DRAIN_MS = 500
+
+BUSY = b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 1\r\n\r\nBusy: too many connections, try again\n"
+SLOW = b"HTTP/1.0 408 Request Timeout\r\nContent-Type: text/plain\r\n\r\nRequest timeout: the request did not arrive in time\n"
+FAILED = b"HTTP/1.0 500 Internal Server Error\r\nContent-Type: text/plain\r\n\r\nInternal error\n"
+
+
+def _one_line(exc):
+    # microdot prints a whole traceback for each malformed request; on the chip that goes to
+    # the serial console and holds the loop. One line is enough.
+    print("http: %s: %s" % (type(exc).__name__, exc))
+
+
+_microdot.print_exception = _one_line
+
+
+class _Head:
+    """The client's stream as microdot reads it: at most MAX_HEAD bytes, all within HEAD_MS
+    of the connection, and refused, before microdot acts on them, what it would mishandle:
+    a path segment over MAX_SEGMENT characters (MicroPython's regular expressions recurse per
+    character: ~1,000 overflow the stack inside microdot's route matcher) and a
+    Content-Length that is not a small number (-1 made it wait in readexactly(-1))."""
+
+    def __init__(self, reader):
+        self.r = reader
+        self.buf = b""
+        self.left = MAX_HEAD
+        self.t0 = ticks_ms()
+        self.lines = 0
+        self.last = b""         # the end of the last line taken
+        self.ended = False      # the blank line that ends the head has been read
+
+    async def _more(self, limit_ms):
+        """The next chunk (b"" at the end of the stream), appended to buf."""
+        ms = limit_ms - ticks_diff(ticks_ms(), self.t0)
+        if self.left <= 0:
+            raise ValueError("request over %d bytes" % MAX_HEAD)
+        if ms <= 0:
+            raise asyncio.TimeoutError
+        chunk = await asyncio.wait_for_ms(self.r.read(min(256, self.left)), ms)
+        self.left -= len(chunk)
+        self.buf = self.buf + chunk if self.buf else chunk
+        return chunk
+
+    async def readline(self):
+        # The pieces of a line are joined once it is complete: growing one bytes object chunk
+        # by chunk would copy it at each step (35 kB of garbage for a 2 kB line, and a heap
+        # too fragmented for the next connection's buffers).
+        parts = []
+        size = 0
+        while True:
+            i = self.buf.find(b"\n")
+            if i >= 0:
+                parts.append(self.buf[:i + 1])
+                self.buf = self.buf[i + 1:]
+                break
+            size += len(self.buf)
+            if self.buf:
+                parts.append(self.buf)
+                self.buf = b""
+            if size > Request.max_readline:
+                self.last = b""
+                raise ValueError("line too long")
+            if not await self._more(HEAD_MS):
+                break
+        line = b"".join(parts)
+        self.last = line[-2:]
+        self._check(line)
+        return line
+
+    def _check(self, line):
+        self.lines += 1
+        if line in (b"\r\n", b"\n", b""):
+            self.ended = True
+        elif self.lines == 1:
+            parts = line.split(b" ")
+            path = parts[1].split(b"?", 1)[0] if len(parts) > 1 else b""
+            if any(len(seg) > MAX_SEGMENT for seg in path.split(b"/")):
+                raise ValueError("path segment longer than %d characters" % MAX_SEGMENT)
+        elif line[:15].lower() == b"content-length:":
+            v = line[15:].strip()
+            if not (v.isdigit() and len(v) <= 9):
+                raise ValueError("bad Content-Length")
+
+    async def readexactly(self, n):
+        while len(self.buf) < n:
+            if not await self._more(HEAD_MS):
+                raise EOFError
+        data = self.buf[:n]
+        self.buf = self.buf[n:]
+        return data
+
+    async def drain(self, ms=DRAIN_MS, most=DRAIN_BYTES):
+        """Read what the client still sends of its head (bounded) before it is answered and
+        closed: closing a socket with unread input makes the TCP stack send a reset and drop
+        what it has not sent yet, and the client could lose its answer."""
+        self.t0 = ticks_ms()
+        self.left = most
+        seen = self.last + self.buf
+        self.buf = b""
+        try:
+            while not self.ended and b"\r\n\r\n" not in seen:
+                chunk = await self._more(ms)
+                if not chunk:
+                    return
+                seen = seen[-3:] + chunk
+                self.buf = b""
+        except Exception:       # timeout, reset or the cap: nothing more is read
+            pass
+
+
+class _Listener:
+    """The accept loop (asyncio.Server's, which a MemoryError while it wraps a new socket
+    ends for good, the listening socket left open so that nothing can take its place).
+    Waiting for a connection uses the I/O queue that every MicroPython asyncio stream waits
+    on: there is no public call that waits for a listening socket."""
+
+    def __init__(self, sock, cb):
+        self.closed = False
+        self.dropped = 0        # connections closed unserved for want of memory
+        self.task = asyncio.create_task(self._accept(sock, cb))
+
+    def close(self):
+        self.closed = True
+        self.task.cancel()
+
+    async def wait_closed(self):
+        try:
+            await self.task
+        except asyncio.CancelledError:
+            if not self.closed:
+                raise
+
+    async def _accept(self, s, cb):
+        from asyncio import core
+        try:
+            while True:
+                yield core._io_queue.queue_read(s)
+                try:
+                    s2, addr = s.accept()
+                except Exception:       # out of sockets, or of memory
+                    gc.collect()
+                    await asyncio.sleep_ms(ACCEPT_RETRY_MS)
+                    continue
+                try:
+                    s2.setblocking(False)
+                    stream = asyncio.StreamReader(s2, {"peername": addr})
+                    asyncio.create_task(cb(stream, stream))
+                except MemoryError:
+                    s2.close()
+                    self.dropped += 1
+                    gc.collect()
+        finally:
+            s.close()
+
+
+class Server(Microdot):
+    def __init__(self):
+        super().__init__()
+        self.active = 0
+        self.waiting = 0
+        self.refused = 0        # connections answered 503 (busy, or out of memory)
+
+    async def start_server(self, host="0.0.0.0", port=80):
+        self.debug = False
+        self.ssl = None
+        s = socket.socket()
+        s.setblocking(False)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(socket.getaddrinfo(host, port)[0][-1])
+        s.listen(BACKLOG)
+        self.server = _Listener(s, self.handle_request)
+        await self.server.wait_closed()
+
+    async def _slot(self):
+        """True once this connection may be handled; False if it is to be refused."""
+        if self.active >= MAX_ACTIVE:
+            if self.waiting >= MAX_WAITING:
+                return False
+            self.waiting += 1
+            try:
+                t0 = ticks_ms()
+                while self.active >= MAX_ACTIVE:
+                    if ticks_diff(ticks_ms(), t0) > WAIT_MS:
+                        return False
+                    await asyncio.sleep_ms(20)
+            finally:
+                self.waiting -= 1
+        self.active += 1
+        return True
+
+    async def handle_request(self, reader, writer):
+        """One connection, whatever it sends: it is answered (or, if it sent nothing, just
+        closed) and its socket closed; nothing raises out of here."""
+        try:
+            if await self._slot():
+                try:
+                    await asyncio.wait_for_ms(self._exchange(reader, writer), CONN_MS)
+                finally:
+                    self.active -= 1
+            else:
+                self.refused += 1
+                await _Head(reader).drain(50, 2048)
+                await _send(writer, BUSY)
+        except MemoryError:
+            gc.collect()
+            self.refused += 1
+            print("http: MemoryError: connection refused")
+            await _send(writer, BUSY)
+        except Exception as e:      # the exchange's deadline, a reset, a bug
+            _one_line(e)
+        try:
+            await writer.aclose()
+        except Exception:
+            pass
+
+    async def _exchange(self, reader, writer):
+        head = _Head(reader)
+        try:
+            req = await Request.create(self, head, writer, writer.get_extra_info("peername"))
+        except asyncio.TimeoutError:
+            await _send(writer, SLOW)
+            return
+        except MemoryError:
+            raise
+        except Exception as e:
+            _one_line(e)
+            if not head.ended:
+                await head.drain()
+            req = None
+        else:
+            if req is None and not head.buf and head.left == MAX_HEAD:
+                return          # connected and closed without a word
+        try:
+            res = await self.dispatch_request(req)
+            if res is not Response.already_handled:
+                await res.write(writer)
+        except MemoryError:
+            raise
+        except Exception as e:
+            _one_line(e)
+            await _send(writer, FAILED)
+
+
+async def _send(writer, data):
+    try:
+        writer.write(data)
+        await writer.drain()
+    except Exception:
+        pass

@@ -4,12 +4,15 @@ microdot's route matcher, outside its error handling: no answer, the socket left
 good) and a negative Content-Length (microdot read the body with readexactly(-1) and never
 answered). Over real sockets against the firmware under MicroPython: each gets a quick
 4xx and a closed connection, many times over, and the API still answers afterwards."""
+import os
 import socket
+import subprocess
 import time
 
 import pytest
 
-from test_api import Firmware, get
+from conftest import FIRMWARE, MICROPYTHON, MPLIB
+from test_api import Firmware, free_port, get
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +120,73 @@ def test_a_browser_burst_of_six_requests_is_served_whole(fw):
     with ThreadPoolExecutor(6) as pool:
         answers = list(pool.map(lambda _: get(fw.base, "/api/get?alldata")[0], range(12)))
     assert answers == [200] * 12
+
+
+# --- a full heap (api/server.py's accept loop) ------------------------------------------------
+FULL_HEAP = r"""
+import asyncio, gc, sys
+from api.server import Server
+app = Server()
+
+@app.get("/ping")
+async def ping(req):
+    return "pong"
+
+hog = None
+
+def fill():
+    # a chain, not a list: a growing list needs ever larger blocks and would fail first
+    global hog
+    for size in (4096, 512, 64, 8, 0):
+        try:
+            while True:
+                hog = (hog, bytearray(size)) if size else (hog,)
+        except MemoryError:
+            pass
+
+async def main(port):
+    global hog
+    asyncio.create_task(app.start_server(host="127.0.0.1", port=port))
+    await asyncio.sleep_ms(300)
+    fill()
+    print("full")
+    await asyncio.sleep_ms(1500)
+    hog = None
+    gc.collect()
+    print("free")
+    await asyncio.sleep_ms(60000)
+
+asyncio.run(main(int(sys.argv[1])))
+"""
+
+
+def test_a_connection_on_a_full_heap_does_not_end_the_server(tmp_path):
+    """The heap running out while a connection comes in ended MicroPython's accept loop for
+    good: the API never answered again, though the memory came back a moment later."""
+    port = free_port()
+    script = tmp_path / "full_heap.py"
+    script.write_text(FULL_HEAP)
+    p = subprocess.Popen([MICROPYTHON, "-X", "heapsize=256K", str(script), str(port)],
+                         cwd=FIRMWARE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         env=dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (FIRMWARE, MPLIB)))
+    try:
+        assert p.stdout.readline().strip() == b"full"
+        for _ in range(3):          # connections while nothing is free
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            except OSError:
+                pass
+        assert p.stdout.readline().strip() == b"free"
+        t0 = time.monotonic()
+        answered = None
+        while time.monotonic() - t0 < 2 and answered is None:
+            try:
+                if get("http://127.0.0.1:%d" % port, "/ping")[1] == "pong":
+                    answered = time.monotonic() - t0
+            except OSError:
+                time.sleep(0.1)
+        assert answered is not None, "no answer within 2 s of the memory coming back"
+        assert p.poll() is None
+    finally:
+        p.kill()
+        p.wait()

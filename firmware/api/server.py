@@ -41,6 +41,7 @@ MAX_HEAD = 4096
 MAX_SEGMENT = 128          # characters in one segment of a path (ours are < 30)
 BACKLOG = 4
 ACCEPT_RETRY_MS = 100
+RESERVE = 8192             # bytes free below which no connection is accepted
 DRAIN_BYTES = 8192         # what a refused request may still have in flight
 DRAIN_MS = 500
 
@@ -157,11 +158,18 @@ class _Listener:
     """The accept loop (asyncio.Server's, which a MemoryError while it wraps a new socket
     ends for good, the listening socket left open so that nothing can take its place).
     Waiting for a connection uses the I/O queue that every MicroPython asyncio stream waits
-    on: there is no public call that waits for a listening socket."""
+    on: there is no public call that waits for a listening socket.
+
+    No connection is taken while less than RESERVE bytes are free after a collection: each
+    one costs ~4 kB (its task, stream, request and answer), and a socket registered with
+    MicroPython's poller on a heap that is out of memory leaves the poller half-updated, and
+    its next poll crashes the interpreter (a limitation noted in extmod/modselect.c). Until
+    memory is back, connections wait in the listen backlog."""
 
     def __init__(self, sock, cb):
         self.closed = False
         self.dropped = 0        # connections closed unserved for want of memory
+        self.starved = 0        # times the loop waited for memory before accepting
         self.task = asyncio.create_task(self._accept(sock, cb))
 
     def close(self):
@@ -179,8 +187,14 @@ class _Listener:
         from asyncio import core
         try:
             while True:
-                yield core._io_queue.queue_read(s)
+                if gc.mem_free() < RESERVE:
+                    gc.collect()
+                    if gc.mem_free() < RESERVE:
+                        self.starved += 1
+                        await asyncio.sleep_ms(ACCEPT_RETRY_MS)
+                        continue
                 try:
+                    yield core._io_queue.queue_read(s)
                     s2, addr = s.accept()
                 except Exception:       # out of sockets, or of memory
                     gc.collect()

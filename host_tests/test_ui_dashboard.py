@@ -180,3 +180,40 @@ def test_usable_at_360_px(browser, fw):
         assert p.outside == []
     finally:
         p.context.close()
+
+
+def test_a_command_refused_as_busy_is_sent_again(page, fw):
+    """While the router's connections are all taken (a busy LAN, another phone), it answers a
+    new one 503 at once without reading it: the page sends the command again a second later
+    instead of showing an error."""
+    import socket
+    import threading
+    import time
+    taken, stop = [], threading.Event()
+
+    def hold():
+        # 4 connections being handled (idle: held up to the 5 s head timeout), and the 2
+        # places of the waiting line kept full (each waits up to 1 s for a slot)
+        taken.extend(socket.create_connection(("127.0.0.1", fw.port)) for _ in range(4))
+        while not stop.is_set():
+            taken.extend(socket.create_connection(("127.0.0.1", fw.port)) for _ in range(2))
+            stop.wait(0.5)
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    try:
+        time.sleep(0.3)
+        assert get(fw.base, "/api/get?ping")[0] == 503
+        page.get_by_role("group", name=re.compile("SSR")).get_by_role("button", name="STOP").click()
+        time.sleep(1.2)
+    finally:
+        stop.set()
+        holder.join()
+        for c in taken:
+            c.close()
+    result = page.get_by_test_id("ssr-result")
+    page.wait_for_function("el => el.textContent.includes('→ STOP : Request successfully processed')",
+                           arg=result.element_handle())
+    assert ok(fw.base, "/api/get?ssrstate") == "STOP"
+    ok(fw.base, "/api/set?ssrmode&value=auto")
+    # the browser logs the 503s it was meant to get
+    page.console_errors[:] = [e for e in page.console_errors if "status of 503" not in e]

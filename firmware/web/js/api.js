@@ -17,15 +17,25 @@ export function onPasswordNeeded(fn) {
   askPassword = fn;
 }
 
+// A 503 is the router refusing a connection before reading it (too many at once, or short of
+// memory): nothing was done, so the call is made again after the Retry-After second.
+const BUSY_TRIES = 3;
+const pause = (ms) => new Promise((done) => setTimeout(done, ms));
+
 async function call(path, retry = true) {
   const headers = { "X-Requested-With": "maxpv-ui" };   // no browser login box on a 401
   const auth = sessionStorage.getItem(AUTH);
   if (auth) headers.Authorization = auth;
   let r;
-  try {
-    r = await fetch(path, { headers, cache: "no-store" });
-  } catch (e) {
-    throw new ApiError(0, t("unreachable"));
+  for (let k = 1; ; k++) {
+    try {
+      r = await fetch(path, { headers, cache: "no-store" });
+    } catch (e) {
+      throw new ApiError(0, t("unreachable"));
+    }
+    if (r.status !== 503 || k === BUSY_TRIES) break;
+    await r.text();
+    await pause(1000 * (Number(r.headers.get("Retry-After")) || 1));
   }
   const body = await r.text();
   if (r.status === 401 && retry) {

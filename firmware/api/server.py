@@ -27,7 +27,7 @@ The limits, and why:
 import asyncio
 import gc
 import socket
-from time import ticks_diff, ticks_ms
+import time
 
 import microdot.microdot as _microdot
 from microdot import Microdot, Request, Response
@@ -70,14 +70,14 @@ class _Head:
         self.r = reader
         self.buf = b""
         self.left = MAX_HEAD
-        self.t0 = ticks_ms()
+        self.t0 = time.ticks_ms()
         self.lines = 0
         self.last = b""         # the end of the last line taken
         self.ended = False      # the blank line that ends the head has been read
 
     async def _more(self, limit_ms):
         """The next chunk (b"" at the end of the stream), appended to buf."""
-        ms = limit_ms - ticks_diff(ticks_ms(), self.t0)
+        ms = limit_ms - time.ticks_diff(time.ticks_ms(), self.t0)
         if self.left <= 0:
             raise ValueError("request over %d bytes" % MAX_HEAD)
         if ms <= 0:
@@ -139,7 +139,7 @@ class _Head:
         """Read what the client still sends of its head (bounded) before it is answered and
         closed: closing a socket with unread input makes the TCP stack send a reset and drop
         what it has not sent yet, and the client could lose its answer."""
-        self.t0 = ticks_ms()
+        self.t0 = time.ticks_ms()
         self.left = most
         seen = self.last + self.buf
         self.buf = b""
@@ -237,9 +237,9 @@ class Server(Microdot):
                 return False
             self.waiting += 1
             try:
-                t0 = ticks_ms()
+                t0 = time.ticks_ms()
                 while self.active >= MAX_ACTIVE:
-                    if ticks_diff(ticks_ms(), t0) > WAIT_MS:
+                    if time.ticks_diff(time.ticks_ms(), t0) > WAIT_MS:
                         return False
                     await asyncio.sleep_ms(20)
             finally:

@@ -10,7 +10,7 @@ The interface (everything outside this module uses only this):
 - commands: `set_ssr_mode`, `set_relay_mode`, `boost_on`, `boost_off`, `set_param`,
   `save_params`, `load_params`, `format_params`, `reset_energy`, `save_energy`, `restart`;
   a refused command raises Refused (a ValueError saying what is wrong) and changes nothing.
-- reads: `param_text(n)`, `params_text()`, `heater_state()`.
+- reads: `param_text(n)`, `params_text()`, `heater_state()`, `storage_state()`.
 - the loop's own calls (main.py): `step()`, `next_start()`, `summary()`.
 
 `step()` is the hot path (it must not allocate: host_tests/test_hot_path.py runs it under
@@ -369,6 +369,12 @@ class Realtime:
             self.heater.note = "boost stopped"
         self.heater.boost_off()
         self._decide()
+
+    def storage_state(self):
+        """The flash's health for the API: faults since boot, the last reports."""
+        s = self.store
+        return {"faults": s.fault_count if s else 0,
+                "recent": [{"record": n, "what": w} for n, w in s.faults] if s else []}
 
     def heater_state(self):
         """Who drives the heater and why, for the API (a dict; legionella's last_day is a local

@@ -21,7 +21,7 @@ FORMATS = {
     13: r"\d+\.\d", 14: r"[019]", 15: r"[019]", 16: r"(\d+\.\d{2}|N/A)", 17: r"(\d+\.\d{2}|N/A)",
     18: r"(\d+\.\d{2}|N/A)", 19: r"\d\.\d{3}", 20: r"[01]{8}", 21: r"\d+:\d\d:\d\d:\d\d",
     22: r"\d+", 23: KWH, 24: KWH, 25: KWH, 26: KWH, 27: r"\d+", 28: r"(-99|-?\d+\.\d)",
-    29: r"[01]",
+    29: r"[01]", 30: r"\d+",
 }
 PARAM = re.compile(r"^-?\d+(\.\d+)?$")
 
@@ -206,7 +206,7 @@ def test_index_actions(api):
 
 
 BAD = [
-    ("/api/get?data=00", 400, "Unknown request"), ("/api/get?data=30", 400, "Unknown request"),
+    ("/api/get?data=00", 400, "Unknown request"), ("/api/get?data=31", 400, "Unknown request"),
     ("/api/get?data=abc", 400, "Unknown request"), ("/api/get?param=17", 400, "Unknown request"),
     ("/api/get?param=", 400, "Unknown request"), ("/api/get?nothing", 400, "Unknown request"),
     ("/api/get", 400, "Unknown request"),

@@ -20,7 +20,7 @@ from test_api import FORMATS, KWH, get, launch, ok
 # 3.60's formats: 1-22 as v3.1, then relay minutes, whole-degree temperature, day references
 FORMATS_360 = dict((n, FORMATS[n]) for n in range(1, 23))
 FORMATS_360.update({23: r"\d+", 24: r"(-99|\d+)", 25: KWH, 26: KWH, 27: KWH, 28: KWH,
-                    29: r"\d+", 30: r"[01]"})
+                    29: r"\d+", 30: r"[01]", 31: r"\d+"})
 UI = "/api/get?alldata&extended&states&clock"
 SCENARIOS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                          "firmware", "board", "sim", "scenarios")
@@ -33,8 +33,8 @@ def test_both_numberings_come_from_one_table_and_run_1_to_n():
         assert [r[col] for r in rows] == list(range(1, len(rows) + 1))
         assert all(any(r is t for t in data.TABLE) for r in rows)     # rows, not copies
     assert all(r[0] or r[1] for r in data.TABLE)                       # each row served
-    assert data.LAYOUTS["3.1"][1] == 26 and data.COUNT == data.count() == 29
-    assert data.LAYOUTS["3.60"][1] == 29 and data.count("3.60") == 30
+    assert data.LAYOUTS["3.1"][1] == 26 and data.COUNT == data.count() == 30
+    assert data.LAYOUTS["3.60"][1] == 29 and data.count("3.60") == 31
 
 
 def _state(t=47.9375):
@@ -59,7 +59,7 @@ def test_the_360_layout_under_cpython():
     assert data.value(st, 30, "3.60") == "1"
     # extended is the 3.1 numbering whatever the layout (the web UI's read)
     assert data.alldata(st, True, "3.60") == data.alldata(st, True)
-    assert data.alldata(st, True).split(",")[26:] == ["789", "47.9", "1"]
+    assert data.alldata(st, True).split(",")[26:] == ["789", "47.9", "1", "0"]
     # the internal callers' 3.1 numbering (net/mqtt_topics.py: 27 relay index, 28 temperature)
     assert data.value(st, 27) == "789" and data.value(st, 28) == "47.9"
     assert data.value(st, 23) == "1.000"
@@ -124,10 +124,10 @@ def board(tmp_path_factory):
 
 def _ui_shape(base):
     ui = _fields(base, UI[len("/api/get?"):])
-    assert len(ui) == 29 + 5
-    _check(ui[:29], FORMATS)
-    assert ui[29] in ("STOP", "FORCE", "MAX", "ON", "OFF") and ui[31] == "running"
-    assert ui[33] in ("synced", "unsynced")
+    assert len(ui) == 30 + 5
+    _check(ui[:30], FORMATS)
+    assert ui[30] in ("STOP", "FORCE", "MAX", "ON", "OFF") and ui[32] == "running"
+    assert ui[34] in ("synced", "unsynced")
     return ui
 
 
@@ -142,7 +142,7 @@ def test_the_layouts_over_http(board):
     assert ok(base, "/api/get?data=28") == "47.5"            # valid probe: 1 decimal
     assert ok(base, "/api/get?data=24") == v31[23]            # kWh day reference in 3.1
     assert re.fullmatch(KWH, ok(base, "/api/get?data=23"))
-    assert get(base, "/api/get?data=30")[0] == 400
+    assert get(base, "/api/get?data=31")[0] == 400
     ui31 = _ui_shape(base)
 
     _layout(base, "3.60")
@@ -150,7 +150,7 @@ def test_the_layouts_over_http(board):
     assert len(v360) == 29
     _check(v360, FORMATS_360)
     ext = _fields(base, "alldata&extended")
-    assert len(ext) == 29
+    assert len(ext) == 30
     _check(ext, FORMATS)
     assert v360[13:15] == ext[13:15] == ["9", "9"]                          # modes
     assert v360[22] == ext[26]                                 # relay on-time index, minutes
@@ -162,10 +162,10 @@ def test_the_layouts_over_http(board):
     assert ok(base, "/api/get?data=29") == "0"
     assert ok(base, "/api/get?data=25") == v31[22]
     assert ok(base, "/api/get?data=30") == "1"                 # thermostat open: resistor absent
-    for n in range(1, 31):
+    for n in range(1, 32):
         assert re.fullmatch(FORMATS_360[n], ok(base, "/api/get?data=%02d" % n)), n
-    code, body, _ = get(base, "/api/get?data=31")
-    assert code == 400 and body.startswith("Unknown request") and "01..30" in body
+    code, body, _ = get(base, "/api/get?data=32")
+    assert code == 400 and body.startswith("Unknown request") and "01..31" in body
 
     # the web UI's read is the same whatever the layout
     ui360 = _ui_shape(base)
@@ -184,7 +184,7 @@ def test_the_layouts_over_http(board):
         _check(back, FORMATS)
         assert ok(fw2.base, "/api/get?data=24") == back[23]
         assert ok(fw2.base, "/api/get?data=28") == "47.5"
-        assert get(fw2.base, "/api/get?data=30")[0] == 400
+        assert get(fw2.base, "/api/get?data=31")[0] == 400
         _ui_shape(fw2.base)
     finally:
         fw2.stop()

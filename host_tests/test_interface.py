@@ -15,7 +15,7 @@ from router.energy import ROUTED, PRODUCED
 
 # what main.py, api/ and the services may use of the router
 INTERFACE = {"state", "running", "set_ssr_mode", "set_relay_mode", "boost_on", "boost_off",
-             "heater_state", "set_param", "save_params",
+             "heater_state", "storage_state", "set_param", "save_params",
              "load_params", "format_params", "reset_energy", "save_energy", "restart", "param",
              "param_text", "params_text", "step", "next_start", "summary"}
 

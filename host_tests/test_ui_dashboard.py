@@ -217,3 +217,27 @@ def test_a_command_refused_as_busy_is_sent_again(page, fw):
     ok(fw.base, "/api/set?ssrmode&value=auto")
     # the browser logs the 503s it was meant to get
     page.console_errors[:] = [e for e in page.console_errors if "status of 503" not in e]
+
+
+def test_a_damaged_record_found_at_boot_is_reported_on_the_dashboard(browser, tmp_path):
+    """A damaged energy file is set aside at boot, not silently replaced: the API counts it
+    (data 30, /api/get?storage says which) and the dashboard tells the owner."""
+    import json
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    (flash / "energy.json").write_text('{"crc": 1, "body": "{\\"wh\\": [1, 2"}')
+    f = launch(flash, scenario="clear_day")
+    try:
+        assert ok(f.base, "/api/get?data=30") == "1"
+        recent = json.loads(get(f.base, "/api/get?storage")[1])["recent"]
+        assert recent[-1]["record"] == "energy" and "bad-1" in recent[-1]["what"], recent
+        assert (flash / "energy.bad-1.json").exists()
+        p = browser.page(f.base)
+        warn = p.get_by_test_id("storage")
+        expect(warn).to_be_visible()
+        expect(warn).to_contain_text("1 défaut(s)")
+        expect(warn).to_contain_text("energy: ")
+        assert p.console_errors == []
+        p.context.close()
+    finally:
+        f.stop()

@@ -10,7 +10,7 @@ chosen by the configuration key `api_layout` (LAYOUTS, derived from the table):
   `extended` (the web UI's read) adds the extras, always in this numbering.
 - "3.60": the original MaxPV! 3.60's 29 fields: 1-22 as v3.1, 23 the relay on-time index,
   24 the tank temperature in whole degrees, 25-28 the day references of 9-12, 29 the relay
-  minutes' day reference; 30 is this firmware's extra (resistor absent). `alldata` is 1-29.
+  minutes' day reference; 30 and beyond are this firmware's extras. `alldata` is 1-29.
 
 Every formatter gives a value in its format from the router's first instant on: a client
 that parses by position never meets an empty field.
@@ -74,6 +74,8 @@ TABLE = (
     (27, 23, "relay on-time index", "min", lambda st: "%d" % st.index[RELAY_MIN]),
     (28, None, "water tank temperature", "°C", _temp),
     (29, 30, "resistor absent (thermostat open)", "0/1", lambda st: "1" if st.load_absent else "0"),
+    (30, 31, "storage faults since boot (/api/get?storage says which)", "",
+     lambda st: "%d" % st.storage_faults),
     # --- 3.60's own
     (None, 24, "water tank temperature", "°C", lambda st: _temp(st, True)),   # whole degrees
     (None, 29, "day-start reference, relay on-time", "min", lambda st: "%d" % st.day_ref[RELAY_MIN]),

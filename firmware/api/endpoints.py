@@ -230,6 +230,15 @@ def _get_relayplusstate(b, a):
     return "ON" if b.rt.state.relayplus else "OFF"
 
 
+def _get_storage(b, a):
+    """the flash's health since boot, JSON: faults (how many writes failed or records were
+    found damaged; data 30), recent (the last 8: record, what happened, e.g. "not saved
+    (flash full)", "set aside as energy.bad-1.json"). A failed save is retried; a damaged
+    record is kept aside and the previous generation used
+    example: storage"""
+    return _json(b.rt.storage_state())
+
+
 def _get_heater(b, a):
     """who drives the heater, JSON: reason (fault, over_temp, manual_stop, manual_force,
     boost, legionella, keep_warm, routing), boost (null, or kind: manual, timer or energy;
@@ -460,6 +469,7 @@ ENDPOINTS = (
     ("/api/get", "relayplusstate", "relayplusstate", _get_relayplusstate),
     ("/api/get", "mqtt", "mqtt", _get_mqtt),
     ("/api/get", "heater", "heater", _get_heater),
+    ("/api/get", "storage", "storage", _get_storage),
     ("/api/get", "remoterelay", "remoterelay", _get_remoterelay),
     ("/api/set", "param", "param=NN&value=V", _set_param),
     ("/api/set", "relaymode", "relaymode&value=M", _set_relaymode),

@@ -57,6 +57,8 @@ addStrings({
   "dash.stale": ["pas de mesure récente : secteur absent ou non synchronisé ; valeurs figées",
     "no recent measurement: mains absent or not synchronised; values frozen"],
   "dash.absent": ["Résistance absente (thermostat ouvert ?)", "Heater absent (thermostat open?)"],
+  "dash.storage": ["Mémoire flash : {n} défaut(s) depuis le démarrage, le dernier : {last}. Les sauvegardes échouées sont refaites ; un fichier abîmé est mis de côté et la version précédente utilisée.",
+    "Flash storage: {n} fault(s) since boot, the last: {last}. Failed saves are retried; a damaged file is set aside and the previous version used."],
   "status.ROUTING": ["routage en cours", "routing"],
   "status.FULL": ["routage à 100 %", "routing at 100 %"],
   "status.RELAY": ["relais secondaire en marche", "secondary relay on"],
@@ -268,10 +270,27 @@ function update(s) {
     : bad.length ? bad.map((b) => t("status." + b.name)).join(", ") : t("dash.none");
   el.anomalies.className = bad.length || !s.online ? "bad" : "";
   el.absent.hidden = d(29) !== 1;
+  storage(d(30) || 0);
   el.uptime.textContent = s.data[20];
   el.time.textContent = s.clock === "synced" ? s.time : t("dash.unsynced", { up: s.time });
   el.samples.textContent = num(d(22), 0) + " /s";
   showHeater();
+}
+
+// the flash's faults (data 30): what they were is read only when their count changes
+let storageSeen = 0;
+async function storage(n) {
+  el.storage.hidden = n === 0;
+  if (n === storageSeen) return;
+  const cell = el.storage;
+  try {
+    const r = JSON.parse(await api.get("storage")).recent;
+    const last = r.length ? r[r.length - 1].record + ": " + r[r.length - 1].what : "–";
+    cell.textContent = t("dash.storage", { n, last });
+    storageSeen = n;
+  } catch (e) {
+    cell.textContent = t("dash.storage", { n, last: "–" });     // read again next second
+  }
 }
 
 // where the router is on the network: it changes seldom, so every 10 s, not with alldata
@@ -293,11 +312,13 @@ export default {
   title: "nav.dashboard",
   mount(root) {
     el = {};
+    storageSeen = 0;
     root.append(
       h("section", { "aria-labelledby": "h-flow" }, h("h2", { id: "h-flow" }, t("dash.flow")),
         h("div", { class: "cards" }, card("grid", "dash.grid"), card("pv", "dash.pv"),
           card("routed", "dash.routed"), card("house", "dash.house"))),
       (el.absent = h("p", { class: "warn", hidden: true }, t("dash.absent"))),
+      (el.storage = h("p", { class: "warn", hidden: true, "data-testid": "storage" }, "")),
       h("section", { "aria-labelledby": "h-ctl" }, h("h2", { id: "h-ctl" }, t("dash.controls")),
         h("div", { class: "cards controls" }, control("ssr", "dash.ssr"), control("relay", "dash.relay"), heaterCard())),
       h("div", { class: "columns" },

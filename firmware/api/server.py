@@ -168,8 +168,6 @@ class _Listener:
 
     def __init__(self, sock, cb):
         self.closed = False
-        self.dropped = 0        # connections closed unserved for want of memory
-        self.starved = 0        # times the loop waited for memory before accepting
         self.task = asyncio.create_task(self._accept(sock, cb))
 
     def close(self):
@@ -190,7 +188,6 @@ class _Listener:
                 if gc.mem_free() < RESERVE:
                     gc.collect()
                     if gc.mem_free() < RESERVE:
-                        self.starved += 1
                         await asyncio.sleep_ms(ACCEPT_RETRY_MS)
                         continue
                 try:
@@ -206,7 +203,6 @@ class _Listener:
                     asyncio.create_task(cb(stream, stream))
                 except MemoryError:
                     s2.close()
-                    self.dropped += 1
                     gc.collect()
         finally:
             s.close()
@@ -217,7 +213,6 @@ class Server(Microdot):
         super().__init__()
         self.active = 0
         self.waiting = 0
-        self.refused = 0        # connections answered 503 (busy, or out of memory)
 
     async def start_server(self, host="0.0.0.0", port=80):
         self.debug = False
@@ -257,12 +252,10 @@ class Server(Microdot):
                 finally:
                     self.active -= 1
             else:
-                self.refused += 1
                 await _Head(reader).drain(50, 2048)
                 await _send(writer, BUSY)
         except MemoryError:
             gc.collect()
-            self.refused += 1
             print("http: MemoryError: connection refused")
             await _send(writer, BUSY)
         except Exception as e:      # the exchange's deadline, a reset, a bug

@@ -21,6 +21,10 @@ The limits, and why:
 - MAX_HEAD = 4 kB read in all, lines up to Request.max_readline, read 256 bytes at a time:
   nothing larger than the cap is ever held in RAM. The longest real request (a whole
   configuration in one URL) is under 2 kB.
+- BACKLOG = 8 connections may wait for the accept: a browser opens 6 at once, faster than
+  the loop comes round to accepting them, and a connection beyond the backlog is dropped by
+  the TCP stack and retried by the client only a second later. (They cost no heap; on the
+  chip lwIP bounds the backlog further by its own connection pool.)
 - A failed accept (out of sockets) is retried after ACCEPT_RETRY_MS: the connection waits
   in the listen backlog, and the loop does not spin on a socket that stays readable.
 """
@@ -39,7 +43,7 @@ HEAD_MS = 5000
 CONN_MS = 15000
 MAX_HEAD = 4096
 MAX_SEGMENT = 128          # characters in one segment of a path (ours are < 30)
-BACKLOG = 4
+BACKLOG = 8
 ACCEPT_RETRY_MS = 100
 RESERVE = 8192             # bytes free below which no connection is accepted
 DRAIN_BYTES = 8192         # what a refused request may still have in flight
@@ -73,6 +77,7 @@ class _Head:
         self.t0 = time.ticks_ms()
         self.lines = 0
         self.last = b""         # the end of the last line taken
+        self.slot = False       # this connection holds one of MAX_ACTIVE
         self.ended = False      # the blank line that ends the head has been read
 
     async def _more(self, limit_ms):
@@ -212,7 +217,7 @@ class Server(Microdot):
     def __init__(self):
         super().__init__()
         self.active = 0
-        self.waiting = 0
+        self.line = []          # the waiting connections' events, oldest first
 
     async def start_server(self, host="0.0.0.0", port=80):
         self.debug = False
@@ -226,33 +231,43 @@ class Server(Microdot):
         await self.server.wait_closed()
 
     async def _slot(self):
-        """True once this connection may be handled; False if it is to be refused."""
-        if self.active >= MAX_ACTIVE:
-            if self.waiting >= MAX_WAITING:
-                return False
-            self.waiting += 1
-            try:
-                t0 = time.ticks_ms()
-                while self.active >= MAX_ACTIVE:
-                    if time.ticks_diff(time.ticks_ms(), t0) > WAIT_MS:
-                        return False
-                    await asyncio.sleep_ms(20)
-            finally:
-                self.waiting -= 1
-        self.active += 1
-        return True
+        """True once this connection holds a slot; False if it is to be refused. A freed
+        slot passes straight to the longest waiting connection: if it went back to the pool
+        and the waiting ones looked for it later, a browser reusing its 6 connections at once
+        would find the line full and get a 503."""
+        if self.active < MAX_ACTIVE:
+            self.active += 1
+            return True
+        if len(self.line) >= MAX_WAITING:
+            return False
+        ev = asyncio.Event()
+        self.line.append(ev)
+        try:
+            await asyncio.wait_for_ms(ev.wait(), WAIT_MS)
+        except asyncio.TimeoutError:
+            pass
+        if not ev.is_set():
+            self.line.remove(ev)
+        return ev.is_set()
+
+    def _release(self, conn):
+        if conn.slot:
+            conn.slot = False
+            if self.line:
+                self.line.pop(0).set()
+            else:
+                self.active -= 1
 
     async def handle_request(self, reader, writer):
         """One connection, whatever it sends: it is answered (or, if it sent nothing, just
         closed) and its socket closed; nothing raises out of here."""
+        head = _Head(reader)
         try:
-            if await self._slot():
-                try:
-                    await asyncio.wait_for_ms(self._exchange(reader, writer), CONN_MS)
-                finally:
-                    self.active -= 1
+            head.slot = await self._slot()
+            if head.slot:
+                await asyncio.wait_for_ms(self._exchange(head, writer), CONN_MS)
             else:
-                await _Head(reader).drain(50, 2048)
+                await head.drain(50, 2048)
                 await _send(writer, BUSY)
         except MemoryError:
             gc.collect()
@@ -260,13 +275,14 @@ class Server(Microdot):
             await _send(writer, BUSY)
         except Exception as e:      # the exchange's deadline, a reset, a bug
             _one_line(e)
+        finally:
+            self._release(head)
         try:
             await writer.aclose()
         except Exception:
             pass
 
-    async def _exchange(self, reader, writer):
-        head = _Head(reader)
+    async def _exchange(self, head, writer):
         try:
             req = await Request.create(self, head, writer, writer.get_extra_info("peername"))
         except asyncio.TimeoutError:
@@ -291,6 +307,10 @@ class Server(Microdot):
         except Exception as e:
             _one_line(e)
             await _send(writer, FAILED)
+        finally:
+            # The answer is out: the slot goes before anything else runs, so that the client's
+            # next connection, which may already be on its way, finds it free.
+            self._release(head)
 
 
 async def _send(writer, data):

@@ -11,13 +11,20 @@ connection) and `start_server` (the accept loop). Routing, handlers and response
 stay microdot's.
 
 The limits, and why:
-- MAX_ACTIVE = 4 connections handled at once, MAX_WAITING = 2 more waiting up to WAIT_MS
+- MAX_ACTIVE = 3 connections handled at once, MAX_WAITING = 3 more waiting up to WAIT_MS
   for a slot; any other gets a 503 at once. The ESP32 port has lwIP's 10 sockets: 1 listens,
-  4 + 2 serve HTTP, which leaves MQTT, SNTP and the remote relay theirs. A browser loading
+  3 + 3 serve HTTP, which leaves MQTT, SNTP and the remote relay theirs. A browser loading
   the UI opens up to 6 connections at once, each served in milliseconds: the wait absorbs it.
+  Memory sets the 3: a connection being handled holds its request object, headers and
+  answer at its peak, one waiting only its stream and an event; with 4 handled, 4 clients hammering
+  the API ran the test heap (test_api_load.py) out, with 3 its margin is what it was before
+  this module (both fail at 280K, pass at 288K). Throughput does not suffer: one asyncio
+  loop serves one request at a time anyway.
 - HEAD_MS = 5 s for the whole request head (and body), counted from the connection: a LAN
   client sends it in one packet, a slowloris never finishes it. CONN_MS = 15 s for the whole
-  exchange, the answer included (a client that stops reading).
+  exchange, the answer included (a client that stops reading). One task (`_reap`, every
+  REAP_MS) holds every connection to these: a wait_for per connection costs two tasks and a
+  closure, and that garbage, with 4 clients hammering, ran the test heap out.
 - MAX_HEAD = 4 kB read in all, lines up to Request.max_readline, read 256 bytes at a time:
   nothing larger than the cap is ever held in RAM. The longest real request (a whole
   configuration in one URL) is under 2 kB.
@@ -36,8 +43,8 @@ import time
 import microdot.microdot as _microdot
 from microdot import Microdot, Request, Response
 
-MAX_ACTIVE = 4
-MAX_WAITING = 2
+MAX_ACTIVE = 3
+MAX_WAITING = 3
 WAIT_MS = 1000
 HEAD_MS = 5000
 CONN_MS = 15000
@@ -48,6 +55,7 @@ ACCEPT_RETRY_MS = 100
 RESERVE = 8192             # bytes free below which no connection is accepted
 DRAIN_BYTES = 8192         # what a refused request may still have in flight
 DRAIN_MS = 500
+REAP_MS = 250
 
 BUSY = b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 1\r\n\r\nBusy: too many connections, try again\n"
 SLOW = b"HTTP/1.0 408 Request Timeout\r\nContent-Type: text/plain\r\n\r\nRequest timeout: the request did not arrive in time\n"
@@ -64,8 +72,8 @@ _microdot.print_exception = _one_line
 
 
 class _Head:
-    """The client's stream as microdot reads it: at most MAX_HEAD bytes, all within HEAD_MS
-    of the connection, and refused, before microdot acts on them, what it would mishandle:
+    """One connection, and its stream as microdot reads it: at most MAX_HEAD bytes, and
+    refused, before microdot acts on them, what it would mishandle:
     a path segment over MAX_SEGMENT characters (MicroPython's regular expressions recurse per
     character: ~1,000 overflow the stack inside microdot's route matcher) and a
     Content-Length that is not a small number (-1 made it wait in readexactly(-1))."""
@@ -74,20 +82,20 @@ class _Head:
         self.r = reader
         self.buf = b""
         self.left = MAX_HEAD
-        self.t0 = time.ticks_ms()
         self.lines = 0
         self.last = b""         # the end of the last line taken
         self.slot = False       # this connection holds one of MAX_ACTIVE
         self.ended = False      # the blank line that ends the head has been read
+        self.done = False       # the request has been read (or refused)
+        self.late = False       # the reaper has cancelled it
+        self.t0 = time.ticks_ms()
+        self.task = asyncio.current_task()
 
-    async def _more(self, limit_ms):
+    async def _more(self):
         """The next chunk (b"" at the end of the stream), appended to buf."""
-        ms = limit_ms - time.ticks_diff(time.ticks_ms(), self.t0)
         if self.left <= 0:
             raise ValueError("request over %d bytes" % MAX_HEAD)
-        if ms <= 0:
-            raise asyncio.TimeoutError
-        chunk = await asyncio.wait_for_ms(self.r.read(min(256, self.left)), ms)
+        chunk = await self.r.read(min(256, self.left))
         self.left -= len(chunk)
         self.buf = self.buf + chunk if self.buf else chunk
         return chunk
@@ -111,7 +119,7 @@ class _Head:
             if size > Request.max_readline:
                 self.last = b""
                 raise ValueError("line too long")
-            if not await self._more(HEAD_MS):
+            if not await self._more():
                 break
         line = b"".join(parts)
         self.last = line[-2:]
@@ -134,7 +142,7 @@ class _Head:
 
     async def readexactly(self, n):
         while len(self.buf) < n:
-            if not await self._more(HEAD_MS):
+            if not await self._more():
                 raise EOFError
         data = self.buf[:n]
         self.buf = self.buf[n:]
@@ -144,19 +152,21 @@ class _Head:
         """Read what the client still sends of its head (bounded) before it is answered and
         closed: closing a socket with unread input makes the TCP stack send a reset and drop
         what it has not sent yet, and the client could lose its answer."""
-        self.t0 = time.ticks_ms()
         self.left = most
-        seen = self.last + self.buf
-        self.buf = b""
         try:
-            while not self.ended and b"\r\n\r\n" not in seen:
-                chunk = await self._more(ms)
-                if not chunk:
-                    return
-                seen = seen[-3:] + chunk
-                self.buf = b""
+            await asyncio.wait_for_ms(self._to_head_end(), ms)
         except Exception:       # timeout, reset or the cap: nothing more is read
             pass
+
+    async def _to_head_end(self):
+        seen = self.last + self.buf
+        self.buf = b""
+        while not self.ended and b"\r\n\r\n" not in seen:
+            chunk = await self._more()
+            if not chunk:
+                return
+            seen = seen[-3:] + chunk
+            self.buf = b""
 
 
 class _Listener:
@@ -218,6 +228,7 @@ class Server(Microdot):
         super().__init__()
         self.active = 0
         self.line = []          # the waiting connections' events, oldest first
+        self.conns = []         # every connection's _Head, for the reaper
 
     async def start_server(self, host="0.0.0.0", port=80):
         self.debug = False
@@ -228,7 +239,21 @@ class Server(Microdot):
         s.bind(socket.getaddrinfo(host, port)[0][-1])
         s.listen(BACKLOG)
         self.server = _Listener(s, self.handle_request)
-        await self.server.wait_closed()
+        reaper = asyncio.create_task(self._reap())
+        try:
+            await self.server.wait_closed()
+        finally:
+            reaper.cancel()
+
+    async def _reap(self):
+        while True:
+            await asyncio.sleep_ms(REAP_MS)
+            now = time.ticks_ms()
+            for c in self.conns:
+                age = time.ticks_diff(now, c.t0)
+                if not c.late and (age > CONN_MS or (age > HEAD_MS and not c.done)):
+                    c.late = True
+                    c.task.cancel()
 
     async def _slot(self):
         """True once this connection holds a slot; False if it is to be refused. A freed
@@ -262,40 +287,44 @@ class Server(Microdot):
         """One connection, whatever it sends: it is answered (or, if it sent nothing, just
         closed) and its socket closed; nothing raises out of here."""
         head = _Head(reader)
+        self.conns.append(head)
         try:
             head.slot = await self._slot()
             if head.slot:
-                await asyncio.wait_for_ms(self._exchange(head, writer), CONN_MS)
+                await self._exchange(head, writer)
             else:
                 await head.drain(50, 2048)
                 await _send(writer, BUSY)
+        except asyncio.CancelledError:      # the reaper: out of time
+            if not head.done:
+                await _send(writer, SLOW)
         except MemoryError:
             gc.collect()
             print("http: MemoryError: connection refused")
             await _send(writer, BUSY)
-        except Exception as e:      # the exchange's deadline, a reset, a bug
+        except Exception as e:      # a reset, a bug
             _one_line(e)
         finally:
             self._release(head)
-        try:
-            await writer.aclose()
-        except Exception:
-            pass
+            self.conns.remove(head)
+            try:
+                await writer.aclose()
+            except Exception:
+                pass
 
     async def _exchange(self, head, writer):
         try:
             req = await Request.create(self, head, writer, writer.get_extra_info("peername"))
-        except asyncio.TimeoutError:
-            await _send(writer, SLOW)
-            return
         except MemoryError:
             raise
         except Exception as e:
+            head.done = True
             _one_line(e)
             if not head.ended:
                 await head.drain()
             req = None
         else:
+            head.done = True
             if req is None and not head.buf and head.left == MAX_HEAD:
                 return          # connected and closed without a word
         try:

@@ -4,6 +4,7 @@ On an ESP32 it drives the real board; anywhere else it runs the simulated board:
     micropython firmware/main.py [--scenario NAME] [--speed X] [--seconds S] [--data DIR]
                                  [--port P] [--quiet 1] [--www DIR] [--ntp SERVERS]
                                  [--dns ADDR:PORT] [--wifi setup] [--dns-port N]
+                                 [--flash-faults SPEC]
 (--www: the folder of the built web UI; on the chip it is the image's /www. --ntp: the
 simulated board starts with its clock unset and takes the time from these NTP servers,
 host[:port] separated by commas, names resolved by the DNS server --dns; without it the
@@ -11,7 +12,8 @@ simulated board's clock is the scenario's, and it asks no server. --wifi setup: 
 simulated board has a radio and joins the network it has saved, or
 opens its setup access point: the portal is then served on 127.0.0.1 standing for
 192.168.4.1 and the captive DNS responder listens on UDP 127.0.0.1:--dns-port; without it
-the simulated board is on the computer's network, as if joined.)
+the simulated board is on the computer's network, as if joined. --flash-faults: the
+simulated board's flash fails as SPEC says (the simulated flash module's docstring).)
 """
 import sys
 import asyncio
@@ -29,7 +31,7 @@ from net.clock import Clock
 def _args(argv):
     opts = {"scenario": "clear_day", "speed": "1", "seconds": "0", "data": "sim_data",
             "port": "8080", "quiet": "0", "www": "www", "ntp": "", "dns": "",
-            "wifi": "", "dns-port": "8053"}
+            "wifi": "", "dns-port": "8053", "flash-faults": ""}
     k = 1
     while k < len(argv):
         a = argv[k]
@@ -39,7 +41,7 @@ def _args(argv):
         else:
             raise SystemExit("usage: main.py [--scenario NAME] [--speed X] [--seconds S] [--data DIR]"
                              " [--port P] [--quiet 1] [--www DIR] [--ntp SERVERS] [--dns ADDR]"
-                             " [--wifi setup] [--dns-port N]")
+                             " [--wifi setup] [--dns-port N] [--flash-faults SPEC]")
     if opts["wifi"] not in ("", "setup"):
         raise SystemExit("--wifi takes 'setup' (a simulated radio) or nothing")
     return opts
@@ -191,7 +193,7 @@ def _remote_relay(fw):
 def main(argv):
     opts = _args(argv)
     board = make_board(opts)
-    store = Store(board.data_dir)
+    store = Store(board.data_dir, board.flash(opts["flash-faults"]) if opts["flash-faults"] else None)
     while True:
         fw = Firmware(board, store, opts)
         asyncio.run(fw.run())

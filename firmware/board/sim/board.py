@@ -224,6 +224,12 @@ class SimBoard(VirtualClock):
         from .radio import SimRadio
         return SimRadio(self, dns)
 
+    def flash(self, faults):
+        """The flash records/store.py writes through, with the faults of `faults`
+        (board/sim/flash.py's SPEC, main.py --flash-faults)."""
+        from .flash import FaultyFlash
+        return FaultyFlash(faults)
+
     def serve_controls(self, app):
         """Add the house's controls (/sim/set, /sim/state) to the firmware's HTTP app."""
         from . import http

@@ -260,6 +260,8 @@ class Config:
                 self.booted[k] = self.values[k]
 
     def erase(self):
-        """Back to the defaults at the next boot (the original then starts its access point)."""
-        if self.store is not None:
-            self.store.remove("config")
+        """Back to the defaults at the next boot (the original then starts its access point).
+        ConfigError if the flash would not erase it (the saved configuration stays)."""
+        if self.store is not None and not self.store.remove("config"):
+            raise ConfigError("the configuration could not be erased (storage fault): "
+                              "unchanged")

@@ -6,13 +6,16 @@ then the temporary file becomes the current one: each rename is atomic on Little
 POSIX, so a power cut at any point leaves the new record, or the old one (as current or as
 previous), never a torn mix. Each record carries a CRC32 of its content.
 
-Reading takes the newest good generation. A generation that is there but damaged (a bad
+Reading takes the newest good generation; a read that fails is tried again (READ_TRIES)
+before the generation counts as unreadable. A generation that is there but damaged (a bad
 CRC, bad JSON, or refused by the reader's own check) is moved aside as `NAME.bad-N.json`
 for whoever wants to look at it, never silently overwritten, and the fault is reported.
 A write that fails (flash full, unwritable, a driver error) returns False and is reported;
 nothing raises out of here into the router loop. `faults` keeps the last reports (also
 printed on the console); `damaged(name)` says whether a record was there but no generation
 of it could be used (for the admin password, a reason to stay locked, not to open).
+Removing a record removes the previous generation first, then the current one, and says
+whether it worked (a cut midway leaves the record as it was).
 """
 import json
 import os
@@ -24,6 +27,7 @@ except ImportError:     # pragma: no cover - every MicroPython port we use has b
 ENOENT = 2
 KEEP_FAULTS = 8         # reports kept (the oldest go)
 MAX_SET_ASIDE = 9       # NAME.bad-1 .. bad-9; then the newest replaces bad-9
+READ_TRIES = 3          # a read that fails is tried again (a flash that reads again fine)
 
 
 class Store:
@@ -71,12 +75,11 @@ class Store:
         bad = False
         for kind in ("", ".prev"):
             path = self._path(name, kind)
-            try:
-                text = self.fs.read(path)
-            except OSError as e:
-                if _errno(e) != ENOENT:
-                    self._fault(name, "unreadable (%s)" % _why(e))
-                    bad = True
+            text = self._read(name, path)
+            if text is None:
+                continue
+            if text is False:
+                bad = True
                 continue
             obj = _decode(text)
             if obj is not None and (valid is None or valid(obj)):
@@ -91,6 +94,22 @@ class Store:
         if bad:
             self._damaged.add(name)
         return None
+
+    def _read(self, name, path):
+        """The file's text; None if it is not there; False if it could not be read (again and
+        again: not mistaken for absent, nor for the older copy while a read again works)."""
+        for n in range(READ_TRIES):
+            try:
+                text = self.fs.read(path)
+            except OSError as e:
+                if _errno(e) == ENOENT:
+                    return None
+                if n + 1 < READ_TRIES:
+                    self._fault(name, "read again after a read error (%s)" % _why(e))
+                    continue
+                self._fault(name, "unreadable (%s)" % _why(e))
+                return False
+            return text
 
     def damaged(self, name):
         """The record was there, and no generation of it could be read."""
@@ -108,12 +127,18 @@ class Store:
             self._fault(name, "damaged, and could not be set aside (%s)" % _why(e))
 
     def remove(self, name):
-        for kind in ("", ".prev"):
+        """Both generations; True if neither is left. The previous one goes first: a cut or
+        a failure midway leaves the record as it was, never brings back an older one. A
+        failure is reported (False)."""
+        for kind in (".prev", ""):
             try:
                 self.fs.remove(self._path(name, kind))
-            except OSError:
-                pass
+            except OSError as e:
+                if _errno(e) != ENOENT:
+                    self._fault(name, "not removed (%s)" % _why(e))
+                    return False
         self._damaged.discard(name)
+        return True
 
 
 def _decode(text):

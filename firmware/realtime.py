@@ -123,6 +123,8 @@ class Realtime:
         self.win_count = 0
         self.state = State()
         self.saved_at = 0.0
+        self.modes_unsaved = False
+        self.modes_tried = 0.0
         self.pulses_seen = []    # (uptime, pulse index) at each new pulse, last minute
         self.t_summary = board.ticks_us()
         params.listeners.append(self.apply_params)
@@ -275,7 +277,8 @@ class Realtime:
         self._drive(h.second(st.uptime, local, st.temperature,
                              e.wh[ROUTED] - e.refs[ROUTED], st.p, st.routed, st.synced,
                              self.ssr_mode, cfg))
-        if h.last_hot_day != hot_day:
+        if h.last_hot_day != hot_day or (
+                self.modes_unsaved and st.uptime - self.modes_tried >= RETRY_SAVE_S):
             self._save_modes()
         if self.store is not None:
             st.storage_faults = self.store.fault_count
@@ -406,10 +409,14 @@ class Realtime:
             self.ctrl.set_mode(mode)
 
     def _save_modes(self):
-        """The owner's modes (restored at boot with persist_modes) and the last hot day."""
+        """The owner's modes (restored at boot with persist_modes) and the last hot day. A
+        failed write (reported by the store) is tried again RETRY_SAVE_S later: the command
+        took effect, only its survival of a reboot waits for the flash."""
         if self.store is not None:
-            self.store.write("modes", {"ssr": self.ssr_mode, "relay": self.relay_owner,
-                                       "hot_day": self.heater.last_hot_day})
+            self.modes_unsaved = not self.store.write(
+                "modes", {"ssr": self.ssr_mode, "relay": self.relay_owner,
+                          "hot_day": self.heater.last_hot_day})
+            self.modes_tried = self.board.seconds()
 
     def _load_modes(self):
         d = self.store.read("modes", lambda d: isinstance(d, dict) and d.get("ssr") in MODES
@@ -453,7 +460,10 @@ class Realtime:
 
     def format_params(self):
         """Parameters back to their defaults, live and saved."""
-        self.params.format()
+        try:
+            self.params.format()
+        except ParamError as e:
+            raise Refused(str(e))
         self._publish()
 
     def save_energy(self):

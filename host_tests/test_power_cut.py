@@ -53,7 +53,7 @@ CONFIG = {"mqtt_port": lambda r: r.randint(1, 65535),
           "boost_duration": lambda r: r.randint(1, 1440),
           "mqtt_topic": lambda r: "t%d/x%d" % (r.randint(0, 999), r.randint(0, 99))}
 MODE_WORDS = {"0": "stop", "1": "force", "9": "auto"}
-REFUSED_SAVE = "could not be saved"
+REFUSED_SAVE = "storage fault"
 
 
 class Cut(Exception):
@@ -226,7 +226,7 @@ class Lane:
     def save(self, kind):
         r = self.rng
         if kind == "parameters":
-            if r.random() < 0.2 and self.sound:
+            if r.random() < 0.2:
                 return self.removal(self.params, "/api/action?format", [self.defaults])
             n = r.choice(list(PARAMS))
             self.read("/api/set?param=%02d&value=%d" % (n, r.randint(*PARAMS[n])))
@@ -285,11 +285,6 @@ class Lane:
         if code == 200:
             allowed[:] = [value]
             return True
-        if code == 500 and path.endswith("eraseconfigesp"):
-            # Config.erase's ConfigError: api/endpoints.py's _eraseconfigesp does not catch
-            # it (yet), so microdot answers 500; nothing was erased
-            self.stats["saves refused (storage fault reported)"] += 1
-            return False
         if REFUSED_SAVE not in body:
             # refused (nothing changed) and its answer cut short: the cut came then
             assert code == 400 and self.p.wait(timeout=3) is not None, (path, code, body)
@@ -326,8 +321,8 @@ class Lane:
         open(self.trace, "w").close()
         if kind == "history":
             return self.history_cycle(spec, profile)
-        # router/params.py's format and records/admin.py's removal of the password ignore a
-        # removal the flash refused (test_a_refused_removal_... below): on a sound flash only
+        # records/admin.py's removal of the password ignores a removal the flash refused
+        # (test_a_refused_removal_... below): on a sound flash only
         self.sound = not PROFILES[profile]
         t0 = time.monotonic()
         self.boot(spec)
@@ -523,10 +518,8 @@ def test_a_removal_the_flash_refuses_is_reported_not_confirmed(tmp_path):
     assert Config(Store(str(tmp_path))).get("mqtt_port") == 1884
 
 
-@pytest.mark.xfail(strict=True, reason="router/params.py's format() and records/admin.py's "
-                   "set('') ignore Store.remove()'s False: the API confirms a removal the flash "
-                   "refused, and the saved parameters / password come back at the next boot")
-@pytest.mark.parametrize("what", ["parameters", "password"])
+@pytest.mark.parametrize("what", ["parameters", pytest.param("password", marks=pytest.mark.xfail(
+    strict=True, reason="records/admin.py's set('') ignores Store.remove()'s False"))])
 def test_a_refused_removal_of_parameters_or_password_is_not_confirmed(tmp_path, what):
     from board.sim.flash import FaultyFlash
     from records.admin import Admin

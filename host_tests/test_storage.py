@@ -125,3 +125,36 @@ def test_the_locked_router_says_how_to_reset_it_over_http(tmp_path):
     finally:
         fw.stop()
     assert (tmp_path / "admin.json").read_text() == "damaged"        # locked at every boot
+
+
+def test_a_mode_whose_save_failed_is_saved_once_the_flash_takes_writes_again(tmp_path, monkeypatch):
+    """The SSR mode applies at once; if the flash refused to save it, the save is tried
+    again (RETRY_SAVE_S) instead of the older mode coming back at the next boot."""
+    monkeypatch.setattr(realtime, "RETRY_SAVE_S", 2)
+    flash = Flash()
+    store = Store(str(tmp_path), flash)
+    b = SimBoard("clear_day")
+    rt = main.make_router(b, store)
+    run_router(b, rt, 1.5)
+    flash.full = True
+    rt.set_ssr_mode(0)                                       # STOP: live, not saved
+    assert rt.state.ssr_mode == 0 and store.faults[-1] == ("modes", "not saved (flash full)")
+    flash.full = False
+    run_router(b, rt, 3)
+    assert Store(str(tmp_path)).read("modes")["ssr"] == 0
+
+
+def test_a_format_the_flash_refuses_changes_nothing(tmp_path):
+    class ReadOnly(_Os):
+        def remove(self, path):
+            raise OSError(30)
+    store = Store(str(tmp_path))
+    b = SimBoard("clear_day")
+    rt = main.make_router(b, store)
+    rt.set_param(5, "3000")
+    rt.save_params()
+    rt.store = rt.params.store = Store(str(tmp_path), ReadOnly())
+    with pytest.raises(realtime.Refused, match="could not be erased"):
+        rt.format_params()
+    assert rt.param_text(5) == "3000"
+    assert main.make_router(SimBoard("clear_day"), Store(str(tmp_path))).param_text(5) == "3000"

@@ -412,7 +412,10 @@ def _format(b, a):
 
 def _eraseconfigesp(b, a):
     """configuration back to its defaults at the next boot"""
-    b.config.erase()
+    try:
+        b.config.erase()
+    except ConfigError as e:
+        raise Refused(str(e))
 
 
 def _rebootesp(b, a):

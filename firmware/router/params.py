@@ -140,9 +140,11 @@ class Params:
         return True
 
     def format(self):
-        """Back to the defaults, live and saved."""
-        if self.store is not None:
-            self.store.remove("params")
+        """Back to the defaults, live and saved; ParamError (and no change) if the flash
+        would not erase the saved ones: they would come back at the next boot."""
+        if self.store is not None and not self.store.remove("params"):
+            raise ParamError("the saved parameters could not be erased (storage fault; see the"
+                             " log): unchanged")
         self.values = list(self.defaults)
         self._changed()
 

@@ -5,6 +5,7 @@ what makes Android, iOS, Windows and Firefox show their "sign in to the network"
 While the AP is closed nothing changes: the probes are then unknown paths (404).
 """
 from microdot import redirect
+from api.guard import client_ip, ours
 
 PROBES = (
     "/generate_204", "/gen_204",                            # Android, ChromeOS
@@ -15,25 +16,9 @@ PROBES = (
 SETUP = "/#setup"
 
 
-def _client_ip(addr):
-    """The client's IPv4 address as text: the ESP32 port gives (ip, port), the unix port a
-    raw sockaddr_in (family, port, then the four address bytes)."""
-    if isinstance(addr, tuple):
-        return str(addr[0])
-    if isinstance(addr, (bytes, bytearray)) and len(addr) >= 8:
-        return "%d.%d.%d.%d" % (addr[4], addr[5], addr[6], addr[7])
-    return ""
-
-
 def register(app, wifi, port):
     """After api/app.py's make_app (whose 404 handler it wraps)."""
     suffix = "" if port == 80 else ":%d" % port
-
-    def ours(host):
-        name = host.rsplit(":", 1)[0].lower()
-        st = wifi.state()
-        return name in (wifi.radio.AP_IP, st["ip"], st["hostname"], st["hostname"] + ".local",
-                        "localhost")
 
     ap_net = wifi.radio.AP_IP.rsplit(".", 1)[0] + "."
 
@@ -43,8 +28,9 @@ def register(app, wifi, port):
         captive DNS sent it; a client on the home network may use any name for the router."""
         if not wifi.ap_open:
             return None
-        if req.path in PROBES or (not ours(req.headers.get("Host", "")) and
-                                  _client_ip(req.client_addr).startswith(ap_net)):
+        if req.path in PROBES or (
+                not ours(req.headers.get("Host", ""), wifi, wifi.config.get("http_names"))
+                and client_ip(req.client_addr).startswith(ap_net)):
             return redirect("http://%s%s%s" % (wifi.radio.AP_IP, suffix, SETUP))
         return None
 

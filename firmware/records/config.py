@@ -28,7 +28,8 @@ SECRETS = ("wifi_pass", "mqtt_pass")
 # "wpa" (a WPA2 passphrase: 8..63 characters or 64 hex digits, or empty for an open network),
 # "addr" (an IPv4 address or a host name, check = max length), "topic" (an MQTT topic of
 # letters, digits, '-', '_' and '.' levels separated by '/', check = max length), "hhmm" (a
-# local time of day, "HH:MM")
+# local time of day, "HH:MM"), "names" (host names separated by commas, or empty, check = max
+# length)
 TABLE = (
     ("ip", "ip", "192.168.1.250", None),
     ("gateway", "ip", "192.168.1.1", None),
@@ -38,6 +39,9 @@ TABLE = (
     ("http_port", "int", 80, (1, 65535)),
     ("dhcp", "flag", 1, None),
     ("hostname", "host", "maxpv", 32),
+    # names other than its address and NAME.local that reach the router (the owner's DNS
+    # name, a reverse proxy): api/guard.py refuses changes sent to any other name
+    ("http_names", "names", "", 127),
     ("wifi_ssid", "str", "", 32),
     ("wifi_pass", "wpa", "", 64),
     ("watchdogwifi_active", "flag", 0, None),
@@ -179,6 +183,8 @@ def check(key, value):
     if kind == "path" and not (value.startswith("/") and " " not in value):
         # a space would end the request line of the remote relay's GET: written %20
         raise ConfigError("%s must start with '/' and contain no spaces (write them %%20)" % key)
+    if kind == "names" and value and not all(_name(x.strip()) for x in value.split(",")):
+        raise ConfigError("%s must be host names separated by commas, or empty" % key)
     if kind == "servers" and not all(_server(x) for x in value.split(",")):
         raise ConfigError("%s must be host names or addresses, with an optional :port, "
                           "separated by commas" % key)

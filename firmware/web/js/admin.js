@@ -6,7 +6,7 @@
 import { t, addStrings } from "./i18n.js";
 import { h, toast, confirmAction } from "./dom.js";
 import * as api from "./api.js";
-import { IP, HOST, okWpa, okAddr, okTopic, okHhmm } from "./checks.js";
+import { IP, HOST, NAME, okWpa, okAddr, okTopic, okHhmm } from "./checks.js";
 
 addStrings({
   "adm.g.wifi": ["Wi-Fi", "Wi-Fi"],
@@ -41,6 +41,10 @@ addStrings({
   "c.dns2": ["DNS secondaire", "Secondary DNS"],
   "c.hostname": ["Nom sur le réseau (nom.local)", "Network name (name.local)"],
   "c.http_port": ["Port HTTP", "HTTP port"],
+  "c.http_names": ["Autres noms du routeur, séparés par des virgules", "Other names of the router, comma separated"],
+  "h.http_names": ["Les modifications ne sont acceptées que par l'adresse du routeur, nom.local ou ces noms (votre nom DNS, un proxy).",
+    "Changes are accepted only through the router's address, name.local or these names (your own DNS name, a proxy)."],
+  "adm.e.names": ["Noms d'hôte séparés par des virgules, ou vide", "Host names separated by commas, or empty"],
   "c.mqtt_active": ["MQTT actif", "MQTT enabled"],
   "c.mqtt_ip": ["Adresse du broker (IP ou nom)", "Broker address (IP or name)"],
   "c.mqtt_port": ["Port du broker", "Broker port"],
@@ -171,7 +175,7 @@ addStrings({
 
 const GROUPS = [
   ["wifi", ["wifi_ssid", "wifi_pass", "ap_after_min", "ap_timeout_min", "watchdogwifi_active"]],
-  ["net", ["dhcp", "ip", "subnet", "gateway", "dns1", "dns2", "hostname", "http_port"]],
+  ["net", ["dhcp", "ip", "subnet", "gateway", "dns1", "dns2", "hostname", "http_names", "http_port"]],
   ["mqtt", ["mqtt_active", "mqtt_ip", "mqtt_port", "mqtt_user", "mqtt_pass", "mqtt_period",
     "mqtt_topic", "mqtt_discovery", "mqtt_ha_prefix"]],
   ["boost", ["boost_duration", "boost_ratio", "boost_timer_active", "boost_timer_hour", "boost_timer_minute",
@@ -220,6 +224,7 @@ function check(r, f) {
   if (r.type === "choice") return { value: f.input.value };
   if (r.type === "hhmm") return okHhmm(s) ? { value: s } : { error: t("adm.e.hhmm") };
   if (r.type === "servers" && !s.split(",").every(okServer)) return { error: t("adm.e.servers") };
+  if (r.type === "names" && s && !s.split(",").every((x) => NAME.test(x.trim()))) return { error: t("adm.e.names") };
   const v = f.input.value;                     // text is kept as typed (a password may end in a space)
   if ([...v].length > r.check) return { error: t("adm.e.len", { n: r.check }) };
   if (r.type === "host" && !HOST.test(v)) return { error: t("adm.e.host") };
@@ -324,7 +329,7 @@ function field(r) {
   const sel = r.type === "choice" ? r.check.map((v) => [v, opt(v)])
     : r.key === "legionella_day" ? [0, 1, 2, 3, 4, 5, 6].map((d) => [d, t("day." + d)]) : null;
   const hint = [sel ? null : r.type === "int" ? t("adm.range", { min: r.check[0], max: r.check[1] })
-    : ["str", "path", "host", "servers", "addr", "topic"].includes(r.type) ? t("adm.maxlen", { n: r.check })
+    : ["str", "path", "host", "servers", "names", "addr", "topic"].includes(r.type) ? t("adm.maxlen", { n: r.check })
       : r.type === "wpa" ? t("adm.wpa") : r.type === "hhmm" ? t("adm.hhmm") : null, help(r.key)]
     .filter((x) => x).join(" · ");
   const hintEl = hint ? h("div", { class: "help", id: id + "-hint" }, hint) : null;

@@ -10,7 +10,7 @@ export function okWpa(s) {
 }
 
 // an IPv4 address or a host name (config.py's "addr"): the MQTT broker's
-const NAME = /^[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*$/;
+export const NAME = /^[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*$/;
 export function okAddr(s) {
   return IP.test(s) || (NAME.test(s) && !/^[\d.]+$/.test(s));
 }

@@ -203,7 +203,8 @@ def test_requests_without_any_password_are_not_counted_as_guesses(locked_fw):
 def test_guesses_are_kept_for_at_most_16_addresses_and_compared_in_constant_time():
     out = run_mp("""
 import json, time
-from records.admin import Guesses, ADDRESSES, FREE_TRIES, FORGET_MS, _same
+from records.admin import _same
+from records.guesses import Guesses, ADDRESSES, FREE_TRIES, FORGET_MS
 g = Guesses()
 t = time.ticks_ms()
 for n in range(100):                       # 100 addresses, 5 wrong passwords each

@@ -5,13 +5,12 @@
   name resolve to the router (DNS rebinding) still sends its own name as Host.
 - Nothing a browser says of another site: Sec-Fetch-Site, Origin, Referer.
 - The admin password, if one is set, with wrong guesses slowed per client address
-  (records/admin.py's Guesses): answered 429 at once, never by holding the connection (the
+  (api/password.py, records/guesses.py): answered 429 at once, never by holding the connection (the
   ESP32 has ~10 sockets).
 A client that sends none of these headers (curl, MaxPV!'s clients, Home Assistant) passes
 the browser checks: they stop pages in a browser, not a program on the LAN.
 """
-import time
-from api.endpoints import TEXT, fail
+from api.endpoints import fail
 from records.admin import LOCKED
 
 LOCAL = ("127.0.0.1", "localhost")          # a board without a radio: the computer's loopback
@@ -89,24 +88,5 @@ def refusal(backend, req):
         return fail(LOCKED, 403)
     if admin.rec is None:
         return None
-    auth = req.headers.get("Authorization")
-    ip = client_ip(req.client_addr)
-    now = time.ticks_ms()
-    wait = admin.guesses.wait_ms(ip, now)
-    if wait:
-        s = (wait + 999) // 1000
-        hdrs = dict(TEXT)
-        hdrs["Retry-After"] = str(s)
-        return ("Too many requests: too many wrong admin passwords from %s; try again in %d s"
-                % (ip, s), 429, hdrs)
-    if admin.check(auth):
-        admin.guesses.right(ip)
-        return None
-    if auth:                  # a request without any password is not a guess
-        admin.guesses.wrong(ip, now)
-    hdrs = dict(TEXT)
-    # The web UI asks for the password in its own dialog: a Basic challenge would make
-    # the browser open its login box instead and hold the request.
-    if "X-Requested-With" not in req.headers:
-        hdrs["WWW-Authenticate"] = 'Basic realm="MaxPV"'
-    return "Unauthorized: this router has an admin password (user 'admin')", 401, hdrs
+    from api.password import refusal as checked     # a board without a password never loads it
+    return checked(admin, req)

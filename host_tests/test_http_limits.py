@@ -64,7 +64,7 @@ def test_a_bad_content_length_is_refused_at_once(fw, length):
 
 # --- connections bounded in time and number (api/server.py) ----------------------------------
 HEAD_S = 5                 # api/server.py HEAD_MS
-OPEN_AT_ONCE = 3 + 3       # MAX_ACTIVE handled + MAX_WAITING waiting for a slot
+OPEN_AT_ONCE = 2 + 4       # MAX_ACTIVE handled + MAX_WAITING waiting for a slot
 
 
 def held_until_closed(c, wait):

@@ -192,11 +192,11 @@ def test_a_command_refused_as_busy_is_sent_again(page, fw):
     taken, stop = [], threading.Event()
 
     def hold():
-        # 3 connections being handled (idle: held up to the 5 s head timeout), and the 3
+        # 2 connections being handled (idle: held up to the 5 s head timeout), and the 4
         # places of the waiting line kept full (each waits up to 1 s for a slot)
-        taken.extend(socket.create_connection(("127.0.0.1", fw.port)) for _ in range(3))
+        taken.extend(socket.create_connection(("127.0.0.1", fw.port)) for _ in range(2))
         while not stop.is_set():
-            taken.extend(socket.create_connection(("127.0.0.1", fw.port)) for _ in range(3))
+            taken.extend(socket.create_connection(("127.0.0.1", fw.port)) for _ in range(4))
             stop.wait(0.5)
     holder = threading.Thread(target=hold, daemon=True)
     holder.start()

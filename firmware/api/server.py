@@ -11,15 +11,15 @@ connection) and `start_server` (the accept loop). Routing, handlers and response
 stay microdot's.
 
 The limits, and why:
-- MAX_ACTIVE = 3 connections handled at once, MAX_WAITING = 3 more waiting up to WAIT_MS
+- MAX_ACTIVE = 2 connections handled at once, MAX_WAITING = 4 more waiting up to WAIT_MS
   for a slot; any other gets a 503 at once. The ESP32 port has lwIP's 10 sockets: 1 listens,
-  3 + 3 serve HTTP, which leaves MQTT, SNTP and the remote relay theirs. A browser loading
+  2 + 4 serve HTTP, which leaves MQTT, SNTP and the remote relay theirs. A browser loading
   the UI opens up to 6 connections at once, each served in milliseconds: the wait absorbs it.
-  Memory sets the 3: a connection being handled holds its request object, headers and
-  answer at its peak, one waiting only its stream and an event; with 4 handled, 4 clients hammering
-  the API ran the test heap (test_api_load.py) out, with 3 its margin is what it was before
-  this module (both fail at 280K, pass at 288K). Throughput does not suffer: one asyncio
-  loop serves one request at a time anyway.
+  Memory sets the 2: a connection being handled holds its request object, headers and
+  answer at its peak, one waiting only its stream and an event. With 4 clients hammering
+  the API in the test heap (test_api_load.py, 288K), 4 handled ran it out 3 times in 3, 3
+  handled once in 2 (after the Host check and the password slow-down came), 2 handled 0 in
+  4. Throughput does not suffer: one asyncio loop serves one request at a time anyway.
 - HEAD_MS = 5 s for the whole request head (and body), counted from the connection: a LAN
   client sends it in one packet, a slowloris never finishes it. CONN_MS = 15 s for the whole
   exchange, the answer included (a client that stops reading). One task (`_reap`, every
@@ -43,8 +43,8 @@ import time
 import microdot.microdot as _microdot
 from microdot import Microdot, Request, Response
 
-MAX_ACTIVE = 3
-MAX_WAITING = 3
+MAX_ACTIVE = 2
+MAX_WAITING = 4
 WAIT_MS = 1000
 HEAD_MS = 5000
 CONN_MS = 15000

@@ -247,7 +247,7 @@ class Lane:
                 self.live_config = new
             return
         if kind == "password":
-            if r.random() < 0.15 and self.sound:
+            if r.random() < 0.15:
                 if self.removal(self.password, "/api/set?adminpass&value=", [None]):
                     self.auth = None
                 return
@@ -321,9 +321,6 @@ class Lane:
         open(self.trace, "w").close()
         if kind == "history":
             return self.history_cycle(spec, profile)
-        # records/admin.py's removal of the password ignores a removal the flash refused
-        # (test_a_refused_removal_... below): on a sound flash only
-        self.sound = not PROFILES[profile]
         t0 = time.monotonic()
         self.boot(spec)
         self.stats["boot s"].append(time.monotonic() - t0)
@@ -518,8 +515,7 @@ def test_a_removal_the_flash_refuses_is_reported_not_confirmed(tmp_path):
     assert Config(Store(str(tmp_path))).get("mqtt_port") == 1884
 
 
-@pytest.mark.parametrize("what", ["parameters", pytest.param("password", marks=pytest.mark.xfail(
-    strict=True, reason="records/admin.py's set('') ignores Store.remove()'s False"))])
+@pytest.mark.parametrize("what", ["parameters", "password"])
 def test_a_refused_removal_of_parameters_or_password_is_not_confirmed(tmp_path, what):
     from board.sim.flash import FaultyFlash
     from records.admin import Admin

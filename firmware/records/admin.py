@@ -32,9 +32,9 @@ class Admin:
     def set(self, password):
         """A new password ("" removes it)."""
         if not password:
+            if self.store is not None and not self.store.remove("admin"):
+                raise ValueError("the password could not be removed (storage fault): unchanged")
             self.rec = None
-            if self.store is not None:
-                self.store.remove("admin")
             return
         if len(password) > 64:
             raise ValueError("the password is longer than 64 characters")

@@ -97,10 +97,15 @@ def api_md():
         "Errors: a request that cannot be served gets a 4xx status and a body that starts with "
         "the original words (`Unknown request`, `Bad request`) and says what is wrong, and "
         "changes nothing. Unknown paths: 404. When an admin password is set, %s need HTTP "
-        "Basic auth (user `admin`): 401 otherwise. A change that a browser marks as "
-        "cross-site is refused: 403, and so is every change while the admin password record "
-        "is damaged (`Locked: ...`, with how to reset it). Changes are made with GET, as the "
-        "original's clients do; a HEAD to those paths gets 405 and changes nothing." % " and ".join("`%s`" % p for p, _, changes in E.PATHS
+        "Basic auth (user `admin`): 401 otherwise, and 429 with `Retry-After` after 5 wrong "
+        "passwords in a row from an address. A change that a browser marks as cross-site "
+        "(`Origin` or `Referer` naming another site), or whose `Host` is not one of the "
+        "router's names (`http_names` adds yours), is refused: 403, and so is every change "
+        "while the admin password record is damaged (`Locked: ...`, with how to reset it). "
+        "Changes are made with GET, as the original's clients do ([security.md](security.md) "
+        "says what the guards stop); a HEAD to those paths gets 405 and changes nothing. Too "
+        "many connections at once: 503 with `Retry-After`, nothing read; a request head not "
+        "in within 5 s: 408." % " and ".join("`%s`" % p for p, _, changes in E.PATHS
                                                       if changes),
         "",
         "A request is served by the first of its path's keys below that it carries (their "
@@ -183,7 +188,10 @@ def openapi_yaml():
                 "        \"400\":", "          description: Unknown request / Bad request, and why"]
         if changes:
             out += ["        \"401\":", "          description: admin password required",
-                    "        \"403\":", "          description: cross-site request refused"]
+                    "        \"403\":", "          description: cross-site request, or a Host that"
+                    " is not the router's, refused",
+                    "        \"429\":", "          description: too many wrong passwords from this"
+                    " address; try again after Retry-After seconds"]
     return "\n".join(out) + "\n"
 
 

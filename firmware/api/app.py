@@ -6,11 +6,10 @@ clients keep working. Unlike the original, a request that cannot be served gets 
 and a body that starts with the original words ("Unknown request", "Bad request") and then
 says what is wrong; such a request changes nothing.
 
-Protection the original lacked: when an admin password is set, the paths that change
-something (/api/set, /api/action) need HTTP Basic auth (reads stay open); a state-changing
-request that a browser marks as cross-site (Sec-Fetch-Site, or an Origin other than the
-router itself) is refused (api/guard.py); connections are bounded in number, size and
-time (api/server.py).
+Protection the original lacked: the paths that change something (/api/set, /api/action)
+are guarded by api/guard.py (the admin password with its slow-down, the Host check against
+DNS rebinding, cross-site Origin/Referer; reads stay open); connections are bounded in
+number, size and time by api/server.py.
 """
 from microdot import Request
 from api.server import Server

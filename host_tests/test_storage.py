@@ -27,13 +27,19 @@ class Flash(_Os):
         _Os.write(self, path, text)
 
 
-def test_a_failed_save_is_reported_retried_and_the_router_goes_on(tmp_path, monkeypatch):
+def router_on_a_flash(tmp_path, monkeypatch):
+    """A router that has run 1.5 s over a Flash that can be filled, retrying in 2 s."""
     monkeypatch.setattr(realtime, "RETRY_SAVE_S", 2)
     flash = Flash()
     store = Store(str(tmp_path), flash)
     b = SimBoard("clear_day")
     rt = main.make_router(b, store)
     run_router(b, rt, 1.5)
+    return flash, store, b, rt
+
+
+def test_a_failed_save_is_reported_retried_and_the_router_goes_on(tmp_path, monkeypatch):
+    flash, store, b, rt = router_on_a_flash(tmp_path, monkeypatch)
     flash.full = True
     rt.saved_at = -1000                    # the periodic save is due now
     run_router(b, rt, 1.5)                        # the save fails inside the router's summary
@@ -130,12 +136,7 @@ def test_the_locked_router_says_how_to_reset_it_over_http(tmp_path):
 def test_a_mode_whose_save_failed_is_saved_once_the_flash_takes_writes_again(tmp_path, monkeypatch):
     """The SSR mode applies at once; if the flash refused to save it, the save is tried
     again (RETRY_SAVE_S) instead of the older mode coming back at the next boot."""
-    monkeypatch.setattr(realtime, "RETRY_SAVE_S", 2)
-    flash = Flash()
-    store = Store(str(tmp_path), flash)
-    b = SimBoard("clear_day")
-    rt = main.make_router(b, store)
-    run_router(b, rt, 1.5)
+    flash, store, b, rt = router_on_a_flash(tmp_path, monkeypatch)
     flash.full = True
     rt.set_ssr_mode(0)                                       # STOP: live, not saved
     assert rt.state.ssr_mode == 0 and store.faults[-1] == ("modes", "not saved (flash full)")

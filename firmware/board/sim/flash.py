@@ -18,6 +18,8 @@ The files are a folder of the computer, as without faults.
 import os
 import time
 
+from records.store import _Os
+
 EIO = 5
 ENOENT = 2
 ENOSPC = 28
@@ -36,7 +38,10 @@ def _write(path, text):
         f.write(text)
 
 
-class FaultyFlash:
+class FaultyFlash(_Os):
+    """records/store.py's file system (folders and existence as it has them), with the faults
+    of SPEC on writes, renames, removes and reads."""
+
     def __init__(self, spec):
         self.p_write = self.p_full = self.p_read = 0.0
         self.ro = False
@@ -106,19 +111,7 @@ class FaultyFlash:
         self._log("! %d" % errno)
         raise OSError(errno)
 
-    # --- records/store.py's file system interface -----------------------------------------
-    def makedirs(self, path):
-        p = ""
-        for part in path.split("/"):
-            if not part:
-                p = "/"
-                continue
-            p = p + part if p.endswith("/") or not p else p + "/" + part
-            try:
-                os.mkdir(p)
-            except OSError:
-                pass
-
+    # --- records/store.py's file system interface: what can fail -----------------------------
     def write(self, path, text):
         err = self._mutate("write", path)
         if err:
@@ -134,13 +127,6 @@ class FaultyFlash:
             self._inject(EIO)
         with open(path) as f:
             return f.read()
-
-    def exists(self, path):
-        try:
-            os.stat(path)
-            return True
-        except OSError:
-            return False
 
     def rename(self, a, b):
         if self._mutate("rename", a):

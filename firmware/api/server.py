@@ -131,9 +131,7 @@ class _Head:
         if line in (b"\r\n", b"\n", b""):
             self.ended = True
         elif self.lines == 1:
-            parts = line.split(b" ")
-            path = parts[1].split(b"?", 1)[0] if len(parts) > 1 else b""
-            if any(len(seg) > MAX_SEGMENT for seg in path.split(b"/")):
+            if _long_segment(line):
                 raise ValueError("path segment longer than %d characters" % MAX_SEGMENT)
         elif line[:15].lower() == b"content-length:":
             v = line[15:].strip()
@@ -167,6 +165,27 @@ class _Head:
                 return
             seen = seen[-3:] + chunk
             self.buf = b""
+
+
+def _long_segment(line):
+    """Whether the path of a request line has a segment over MAX_SEGMENT characters. Found
+    by position, not by splitting: on a fragmented heap a copy of a 1 kB path is the
+    allocation that fails (36 kB free in holes of at most 384 bytes, seen in
+    test_http_attack), and the client would get a 503 rather than its 400."""
+    i = line.find(b" ") + 1
+    if not i:
+        return False
+    end = line.find(b" ", i)
+    end = len(line) if end < 0 else end
+    q = line.find(b"?", i, end)
+    end = end if q < 0 else q
+    while i <= end:
+        j = line.find(b"/", i, end)
+        j = end if j < 0 else j
+        if j - i > MAX_SEGMENT:
+            return True
+        i = j + 1
+    return False
 
 
 class _Listener:

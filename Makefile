@@ -66,11 +66,13 @@ sim: web
 test: $(STAMP) $(NPM_STAMP) $(PEERS_STAMP)
 	$(BIN)/python -m pytest
 
-## make bench: benchmark tables (real-time cost, regulation vs EcoPV / Mk2 / oracle, HTTP load)
-bench: $(STAMP)
+## make bench: benchmark tables (real-time cost, regulation vs EcoPV / Mk2 / oracle, HTTP load,
+## the device image's heap per feature)
+bench: $(STAMP) $(NPM_STAMP) $(PEERS_STAMP)
 	$(BIN)/python bench/realtime_cost.py
 	$(BIN)/python bench/regulation.py
 	$(BIN)/python bench/http.py
+	$(BIN)/python bench/memory.py
 
 ## make lock: re-pin the dev tools after changing pyproject.toml
 lock:

@@ -337,7 +337,8 @@ With MQTT on, the firmware holds about 150 more names (qstrs). The test of the w
 firmware with MQTT under load (`host_tests/test_mqtt.py`) runs in 320K on the 64-bit port,
 32K more than the load test without MQTT (`host_tests/test_api_load.py`, 288K): with less,
 loading MQTT into a heap fragmented by the clients sometimes fails (then it is tried again
-30 s later). What fits a chip without PSRAM is measured in the memory-budget work.
+30 s later). On the device image MQTT adds ~17 KB of live heap on the chip (docs/hardware.md,
+Memory).
 """
 
 

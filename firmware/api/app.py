@@ -1,4 +1,4 @@
-"""The MaxPV! v3.1 HTTP API on microdot: /api/get, /api/set, /api/action, /api/history,
+"""The MaxPV! v3.1 HTTP API: /api/get, /api/set, /api/action, /api/history,
 served from the endpoint table of api/endpoints.py.
 
 Bodies are plain text exactly as the original formats them (api/data.py), so existing
@@ -11,29 +11,22 @@ are guarded by api/guard.py (the admin password with its slow-down, the Host che
 DNS rebinding, cross-site Origin/Referer; reads stay open); connections are bounded in
 number, size and time by api/server.py.
 """
-from microdot import Request
 from api.server import Server
 from api.endpoints import PATHS, fail, serve
 from api.guard import refusal
-
-
-MAX_BODY = 1024            # no request of this API has a body (Request.max_body_length)
 
 
 def make_app(backend):
     """The API app over an endpoints.Backend (the router's interface and the records)."""
     app = Server()
     app.backend = backend
-    Request.max_content_length = MAX_BODY
-    Request.max_body_length = MAX_BODY
-    Request.max_readline = 2048            # a URL with a whole configuration fits
     guarded = [p for p, _, changes in PATHS if changes]
 
     @app.before_request
     async def guard(req):
         if req.path in guarded:
             if req.method != "GET":
-                # microdot serves HEAD with the GET handler: a HEAD must not change anything
+                # HEAD is served by the GET handler: a HEAD must not change anything
                 return fail("Method not allowed: %s changes only with GET" % req.path, 405)
             return refusal(backend, req)
 

@@ -4,7 +4,7 @@ DNS responder sends every name here), is redirected to the setup page. A 302 to 
 what makes Android, iOS, Windows and Firefox show their "sign in to the network" prompt.
 While the AP is closed nothing changes: the probes are then unknown paths (404).
 """
-from microdot import redirect
+from api.http import redirect
 from api.guard import client_ip, ours
 
 PROBES = (
@@ -38,7 +38,7 @@ def register(app, wifi, port):
     async def captive(req):
         return portal(req)
 
-    # microdot runs the before-request hooks only for a path that has a route: the others
+    # the before-request hooks run only for a path that has a route: the others
     # (/library/test/success.html...) reach the 404 handler, which must redirect as well
     not_found = app.error_handlers[404]
 

@@ -1,14 +1,13 @@
-"""The HTTP transport under the API: microdot's routing and responses, with connections
+"""The HTTP transport under the API (api/http.py's routes and answers), with connections
 bounded the way an ESP32 on a LAN that may be hostile or broken needs.
 
-microdot 2.7.0 (the newest release) trusts its client: it reads a request line whole into RAM
-before looking at its length, waits for ever for a head or a body that never comes, accepts
-as many connections as arrive, and the accept loop under it (MicroPython's asyncio.Server)
-ends for good on a MemoryError. On a board with ~10 sockets and ~100 kB of heap for
-everything, a dozen idle connections or one long line take the API down until a reboot.
-`Server` subclasses microdot.Microdot and replaces two things: `handle_request` (one
-connection) and `start_server` (the accept loop). Routing, handlers and response writing
-stay microdot's.
+A server that trusts its client (as microdot 2.7.0, which this firmware used before, did)
+reads a request line whole into RAM before looking at its length, waits for ever for a head
+or a body that never comes, accepts as many connections as arrive, and the accept loop
+under it (MicroPython's asyncio.Server) ends for good on a MemoryError. On a board with ~10
+sockets and ~100 kB of heap for everything, a dozen idle connections or one long line take
+the API down until a reboot. `Server` is api/http.py's App with its own accept loop
+(`_Listener`) and connection handling (`handle_request`).
 
 The limits, and why:
 - MAX_ACTIVE = 2 connections handled at once, MAX_WAITING = 4 more waiting up to WAIT_MS
@@ -25,7 +24,7 @@ The limits, and why:
   exchange, the answer included (a client that stops reading). One task (`_reap`, every
   REAP_MS) holds every connection to these: a wait_for per connection costs two tasks and a
   closure, and that garbage, with 4 clients hammering, ran the test heap out.
-- MAX_HEAD = 4 kB read in all, lines up to Request.max_readline, read 256 bytes at a time:
+- MAX_HEAD = 4 kB read in all, lines up to MAX_LINE, read 256 bytes at a time:
   nothing larger than the cap is ever held in RAM. The longest real request (a whole
   configuration in one URL) is under 2 kB.
 - BACKLOG = 8 connections may wait for the accept: a browser opens 6 at once, faster than
@@ -40,8 +39,7 @@ import gc
 import socket
 import time
 
-import microdot.microdot as _microdot
-from microdot import Microdot, Request, Response
+from api.http import App, read_request
 
 MAX_ACTIVE = 2
 MAX_WAITING = 4
@@ -49,6 +47,7 @@ WAIT_MS = 1000
 HEAD_MS = 5000
 CONN_MS = 15000
 MAX_HEAD = 4096
+MAX_LINE = 2048            # a URL with a whole configuration fits
 MAX_SEGMENT = 128          # characters in one segment of a path (ours are < 30)
 BACKLOG = 8
 ACCEPT_RETRY_MS = 100
@@ -63,20 +62,17 @@ FAILED = b"HTTP/1.0 500 Internal Server Error\r\nContent-Type: text/plain\r\n\r\
 
 
 def _one_line(exc):
-    # microdot prints a whole traceback for each malformed request; on the chip that goes to
-    # the serial console and holds the loop. One line is enough.
+    # a whole traceback for each malformed request would go to the chip's serial console
+    # and hold the loop: one line is enough
     print("http: %s: %s" % (type(exc).__name__, exc))
 
 
-_microdot.print_exception = _one_line
-
-
 class _Head:
-    """One connection, and its stream as microdot reads it: at most MAX_HEAD bytes, and
-    refused, before microdot acts on them, what it would mishandle:
-    a path segment over MAX_SEGMENT characters (MicroPython's regular expressions recurse per
-    character: ~1,000 overflow the stack inside microdot's route matcher) and a
-    Content-Length that is not a small number (-1 made it wait in readexactly(-1))."""
+    """One connection, and its stream as api/http.py reads it: at most MAX_HEAD bytes, lines
+    of at most MAX_LINE, and refused as soon as its line is read: a path segment over
+    MAX_SEGMENT characters (none of ours is near; a regular expression over a long one, as
+    microdot matched routes, overflowed MicroPython's stack) and a Content-Length that is
+    not a small number (-1 would wait in readexactly(-1))."""
 
     def __init__(self, reader):
         self.r = reader
@@ -116,7 +112,7 @@ class _Head:
             if self.buf:
                 parts.append(self.buf)
                 self.buf = b""
-            if size > Request.max_readline:
+            if size > MAX_LINE:
                 self.last = b""
                 raise ValueError("line too long")
             if not await self._more():
@@ -242,7 +238,7 @@ class _Listener:
             s.close()
 
 
-class Server(Microdot):
+class Server(App):
     def __init__(self):
         super().__init__()
         self.active = 0
@@ -250,8 +246,6 @@ class Server(Microdot):
         self.conns = []         # every connection's _Head, for the reaper
 
     async def start_server(self, host="0.0.0.0", port=80):
-        self.debug = False
-        self.ssl = None
         s = socket.socket()
         s.setblocking(False)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -263,6 +257,9 @@ class Server(Microdot):
             await self.server.wait_closed()
         finally:
             reaper.cancel()
+
+    def shutdown(self):
+        self.server.close()
 
     async def _reap(self):
         while True:
@@ -333,7 +330,7 @@ class Server(Microdot):
 
     async def _exchange(self, head, writer):
         try:
-            req = await Request.create(self, head, writer, writer.get_extra_info("peername"))
+            req = await read_request(head, writer.get_extra_info("peername"))
         except MemoryError:
             raise
         except Exception as e:
@@ -347,9 +344,8 @@ class Server(Microdot):
             if req is None and not head.buf and head.left == MAX_HEAD:
                 return          # connected and closed without a word
         try:
-            res = await self.dispatch_request(req)
-            if res is not Response.already_handled:
-                await res.write(writer)
+            res = await self.dispatch(req)
+            await res.write(writer, req is not None and req.method == "HEAD")
         except MemoryError:
             raise
         except Exception as e:

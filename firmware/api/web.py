@@ -30,14 +30,13 @@ def _listing(www):
 
 
 def register(app, www, config):
-    from microdot import Response, redirect
+    from api.http import redirect, send_file
     files = _listing(www)
 
     def send(name):
         ext = name.rsplit(".", 1)[-1]
-        r = Response.send_file("%s/%s.gz" % (www, name), content_type=TYPES.get(
-            ext, "application/octet-stream"), compressed=True,
-            max_age=0 if name == INDEX else YEAR_S)
+        r = send_file("%s/%s.gz" % (www, name), TYPES.get(ext, "application/octet-stream"),
+                      gzip=True, max_age=0 if name == INDEX else YEAR_S)
         if name == INDEX:
             r.headers["Cache-Control"] = "no-cache"
         return r

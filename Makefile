@@ -24,13 +24,14 @@ $(NPM_STAMP): package-lock.json
 	@rm -f node_modules/.installed-* && touch $@
 
 # the real peers the tests start (Debian's packages): the browser the UI tests drive
-# (chromium: no browser download at test time), the NTP server of the time tests (chrony)
-# and the MQTT broker of the MQTT tests (mosquitto, with mosquitto_passwd)
-PEERS_STAMP := $(VENV)/.peers-chromium-chrony-mosquitto
+# (chromium: no browser download at test time), the NTP server of the time tests (chrony),
+# the MQTT broker of the MQTT tests (mosquitto, with mosquitto_passwd) and the pseudo-terminal
+# the deploy tests put a MicroPython board behind (socat)
+PEERS_STAMP := $(VENV)/.peers-chromium-chrony-mosquitto-socat
 $(PEERS_STAMP):
 	@{ command -v chromium && test -x /usr/sbin/chronyd && test -x /usr/sbin/mosquitto && \
-		command -v mosquitto_passwd; } >/dev/null || \
-		{ apt-get update -qq && apt-get install -y -qq chromium chrony mosquitto mosquitto-clients; }
+		command -v mosquitto_passwd && command -v socat; } >/dev/null || \
+		{ apt-get update -qq && apt-get install -y -qq chromium chrony mosquitto mosquitto-clients socat; }
 	@touch $@
 
 ## make web: build the web UI into build/www (gzipped, as the device serves it)

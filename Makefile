@@ -57,8 +57,7 @@ DNS_PORT ?= 8053
 sim: web
 	@$(if $(WIFI),$(if $(filter $(SETUP_DATA),$(DATA)),rm -rf $(SETUP_DATA)))
 	@mkdir -p $(DATA)
-	@$(BIN)/python tools/flash.py lib >/dev/null
-	cd firmware && MICROPYPATH=.frozen:$(CURDIR)/firmware:$(CURDIR)/build/mplib $(MP) main.py \
+	cd firmware && MICROPYPATH=.frozen:$(CURDIR)/firmware $(MP) main.py \
 		--speed $(SPEED) --scenario $(SCENARIO) --seconds $(SECONDS) --data $(DATA) --port $(PORT) \
 		--www $(CURDIR)/build/www --ntp "$(NTP)" --dns "$(DNS)" --wifi "$(WIFI)" --dns-port $(DNS_PORT)
 

@@ -42,7 +42,7 @@ def imports(image):
     p = subprocess.run([MICROPYTHON, "-X", "heapsize=1M", "import_cost.py"], cwd=image,
                        capture_output=True, text=True, timeout=60,
                        env=dict(os.environ, MICROPYPATH=":".join(
-                           [".frozen", FAKES, image, os.path.join(image, "lib")])))
+                           [".frozen", FAKES, image])))
     if p.returncode:
         sys.exit("import_cost.py failed:\n" + p.stdout + p.stderr)
     return json.loads(p.stdout.strip().splitlines()[-1])

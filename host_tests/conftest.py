@@ -29,7 +29,6 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import flash  # noqa: E402
 import web  # noqa: E402
 
-MPLIB = flash.lib()   # the pinned MicroPython libraries (microdot), for the interpreter
 # The web UI as the image carries it: every firmware the tests run serves it. Built per test
 # run into a folder of its own, so runs side by side do not pull files from under each other.
 os.makedirs(os.path.join(ROOT, "build"), exist_ok=True)
@@ -45,7 +44,7 @@ def run_mp(code, heapsize=None, fakes=False, timeout=300, first=None):
     returned decoded. Any error fails the calling test with the interpreter's output.
     `first`: a folder searched before firmware/ (a precompiled image).
     """
-    path = [".frozen", FIRMWARE, MPLIB, MP_HELPERS]
+    path = [".frozen", FIRMWARE, MP_HELPERS]
     if first:
         path.insert(1, first)   # e.g. a precompiled image, ahead of the sources
     if fakes:

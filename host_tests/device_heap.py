@@ -3,7 +3,7 @@ bench/memory.py.
 
 - `build(out)`: the image tools/flash.py puts on the chip (the same files: no simulated
   board), compiled for this host (mpy-cross -march=x64) instead of the ESP32, the web UI in
-  www/ and microdot in lib/;
+  www/;
 - `Device`: that image running under MicroPython in a fixed heap (host_tests/mp/device_run.py:
   main.py's Firmware on board/esp32.py over the fakes of host_tests/fakes), serving HTTP on
   loopback; `live()` is its live heap as the firmware reports it every 2 s.
@@ -28,7 +28,6 @@ from test_api import free_port
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import flash  # noqa: E402
-import web    # noqa: E402
 
 RATIO = 1.45
 FAKES_KB = 20
@@ -58,30 +57,7 @@ def mp_version():
 
 def build(out):
     out = str(out)
-    if os.path.isdir(out):
-        shutil.rmtree(out)
-    jobs = []
-    for rel in flash.device_files():
-        src = os.path.join(flash.FIRMWARE, rel)
-        if rel in flash.AS_SOURCE:
-            os.makedirs(os.path.dirname(os.path.join(out, rel)) or out, exist_ok=True)
-            shutil.copyfile(src, os.path.join(out, rel))
-        else:
-            jobs.append((src, os.path.join(out, rel[:-3] + ".mpy"), flash.FIRMWARE, rel))
-    libs = flash.lib()
-    for pkg, files in flash.LIB_MODULES.items():
-        for f in files:
-            jobs.append((None, os.path.join(out, "lib", pkg, f[:-3] + ".mpy"),
-                         os.path.join(libs, pkg), f))
-    procs = []
-    for _, dst, cwd, rel in jobs:
-        os.makedirs(os.path.dirname(dst), exist_ok=True)
-        procs.append(subprocess.Popen([flash.tool("mpy-cross"), "-march=x64", "-o", dst, rel],
-                                      cwd=cwd))
-    for (_, _, _, rel), p in zip(jobs, procs):
-        if p.wait() != 0:
-            raise RuntimeError("mpy-cross failed on " + rel)
-    web.build(os.path.join(out, "www"))
+    flash.build(out, arch="x64")
     for f in ("device_run.py", "import_cost.py"):
         shutil.copyfile(os.path.join(MP_HELPERS, f), os.path.join(out, f))
     return out
@@ -101,7 +77,7 @@ class Device:
         self._out = open(self.log, "wb")
         self.p = subprocess.Popen(cmd, cwd=str(image), stdout=self._out, stderr=subprocess.STDOUT,
                                   env=dict(os.environ, MICROPYPATH=":".join(
-                                      [".frozen", FAKES, str(image), os.path.join(str(image), "lib")])))
+                                      [".frozen", FAKES, str(image)])))
         self.base = "http://127.0.0.1:%d" % self.port
 
     def output(self):

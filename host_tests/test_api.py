@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from conftest import FIRMWARE, MICROPYTHON, MPLIB, WWW
+from conftest import FIRMWARE, MICROPYTHON, WWW
 
 # data 1..26 in v3.1's order and formats (docs/api.md), then ours
 KWH = r"-?\d+\.\d{3}"
@@ -40,7 +40,7 @@ class Firmware:
     def __init__(self, flash, scenario="load_steps", speed="1", port=None, extra=(), www=WWW,
                  args=()):
         self.port = port or free_port()
-        env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (FIRMWARE, MPLIB))
+        env = dict(os.environ, MICROPYPATH=".frozen:" + FIRMWARE)
         # Output to a file: a pipe nobody reads would block the firmware once full.
         self.log = tempfile.TemporaryFile()
         self.p = subprocess.Popen([MICROPYTHON, *extra, "main.py", "--scenario", scenario,
@@ -217,7 +217,7 @@ BAD = [
     ("/api/set?ssrmode", 400, "Bad request"), ("/api/set?relaymode&value=on", 400, "Bad request"),
     ("/api/set?foo=1", 400, "Bad request"), ("/api/action?format2", 400, "Unknown request"),
     ("/api/action", 400, "Unknown request"), ("/api/nope", 404, "Not found"), ("/nope.html", 404, "Not found"),
-    # over the 2 kB line cap: refused by microdot itself, before any handler ("Bad request")
+    # over the 2 kB line cap: refused by the transport, before any handler ("Bad request")
     ("/api/get?data=01&x=" + "a" * 2500, 400, "Bad request"),
     ("/api/set?param=06&value=1_0", 400, "Bad request"),
 ]
@@ -251,11 +251,11 @@ def _raw(base, request):
 
 
 @pytest.mark.parametrize("first_line", [
-    b"GET /api/get?data=01 with spaces HTTP/1.1",          # request line microdot cannot split
+    b"GET /api/get?data=01 with spaces HTTP/1.1",          # a request line that cannot be split
     b"GET /api/get?data=01&x=" + b"a" * 2500 + b" HTTP/1.1",  # over the line cap
 ])
 def test_a_request_refused_while_its_head_is_read_still_gets_its_whole_answer(api, first_line):
-    # the rest of the head is still unread when microdot refuses the request; closing on it
+    # the rest of the head is still unread when the request is refused; closing on it
     # would reset the connection and could drop the 400 on its way out
     headers = b"".join(b"X-Filler-%d: %s\r\n" % (i, b"f" * 100) for i in range(60))
     for _ in range(20):

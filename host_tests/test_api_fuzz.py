@@ -10,9 +10,9 @@ quoted. Over 3000 requests, each answer must be 200 or 4xx with a complete, text
 keep running in time: ping running, uptime (data 21) moving with the wall clock, samples
 (data 22) per second within 2000..3500.
 
-The process is test_api_load.Proc: its output goes to a file, scanned at the end (microdot
-prints a traceback for every request it cannot parse, hundreds here, which would fill and
-then block an unread pipe). What the fuzzer leaves out, on purpose: adminpass (a random
+The process is test_api_load.Proc: its output goes to a file, scanned at the end (the server
+prints a line for every request it cannot parse, hundreds here, which would fill and then
+block an unread pipe). What the fuzzer leaves out, on purpose: adminpass (a random
 password would lock every later change behind 401; test_api_services.py covers it) and
 headers (Origin, Sec-Fetch-Site, Authorization). Changes are fine (modes, parameters,
 indices, configuration) and are undone at the end; restart and rebootesp are allowed but rare
@@ -360,12 +360,10 @@ def test_the_fuzzing_reached_the_firmware_and_left_it_running(fuzzed):
     st, body, _ = get(f.base, "/api/get?ping")
     assert body == "running"
     assert get(f.base, "/api/get?data=14")[1] == "9" and get(f.base, "/api/get?data=15")[1] == "9"
-    # every traceback the firmware printed is microdot refusing a request it could not parse
-    # (bad escape, invalid UTF-8, line too long, malformed request line): never a handler's
+    # a request that cannot be parsed (bad escape, invalid UTF-8, line too long, malformed
+    # request line) is one line of the log; a handler's failure would be a 500 (above)
     out = f.proc.output()
-    tracebacks = out.split("Traceback (most recent call last):")[1:]
-    print("the firmware printed %d tracebacks (%d bytes), all from microdot's request parsing"
-          % (len(tracebacks), len(out)))
-    handler_errors = [t for t in tracebacks if "in create" not in t]
-    assert not handler_errors, handler_errors[:3]
+    print("the firmware refused %d requests it could not parse (%d bytes of log)"
+          % (out.count("http: "), len(out)))
+    assert "Traceback" not in out
     assert "MemoryError" not in out

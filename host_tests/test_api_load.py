@@ -7,7 +7,7 @@ Also the harness shared by test_api_fuzz.py and bench/http.py:
 
 - `Proc`: the firmware in a subprocess, from its sources (as `make sim`) or from a host image,
   optionally in a capped heap, its output going to a file (a pipe nobody reads would block the
-  firmware once full: microdot prints a traceback for every request it cannot parse);
+  firmware once full: the server prints a line for every request it cannot parse);
 - `fetch`: a raw HTTP/1.1 GET over a socket (sends any target as is, checks the framing);
 - `Monitor`: the router's timing seen from outside (below);
 - `hammer`: N client threads on a list of paths for a while.
@@ -32,7 +32,7 @@ import subprocess
 import threading
 import time
 
-from conftest import FIRMWARE, MICROPYTHON, MPLIB, flash
+from conftest import FIRMWARE, MICROPYTHON, flash
 from test_api import free_port
 
 # The heap of the test below. It was 256K until the boost, keep-warm, anti-legionella and
@@ -80,8 +80,7 @@ main.main(%r)
 
 def build_image(out):
     """The firmware compiled for this host (mpy-cross -march=x64) into `out`: every module as
-    .mpy, main.py as source (MicroPython compiles it at start, as on the chip), microdot as
-    .mpy; board/sim too (with its scenario files), as the simulated board stands in for the
+    .mpy, main.py as source (MicroPython compiles it at start, as on the chip); board/sim too (with its scenario files), as the simulated board stands in for the
     chip's hardware drivers. Other files are copied. Returns `out`."""
     out = str(out)
     if os.path.isdir(out):
@@ -98,10 +97,6 @@ def build_image(out):
                 jobs.append((rel, os.path.join(out, rel[:-3] + ".mpy"), FIRMWARE))
             else:                                       # main.py, scenarios, other data
                 shutil.copyfile(src, os.path.join(out, rel))
-    os.makedirs(os.path.join(out, "microdot"), exist_ok=True)
-    for f in flash.LIB_MODULES["microdot"]:
-        jobs.append((f, os.path.join(out, "microdot", f[:-3] + ".mpy"),
-                     os.path.join(MPLIB, "microdot")))
     procs = [subprocess.Popen([flash.tool("mpy-cross"), "-march=x64", "-o", dst, rel], cwd=cwd)
              for rel, dst, cwd in jobs]
     for (rel, _, _), p in zip(jobs, procs):
@@ -129,7 +124,7 @@ class Proc:
             cwd, path = image, ".frozen:" + image
         else:
             cmd += argv
-            cwd, path = FIRMWARE, ".frozen:%s:%s" % (FIRMWARE, MPLIB)
+            cwd, path = FIRMWARE, ".frozen:" + FIRMWARE
         self.cmd = cmd
         self._out = open(self.log, "wb")
         self.p = subprocess.Popen(cmd, cwd=cwd, env=dict(os.environ, MICROPYPATH=path),

@@ -17,7 +17,7 @@ import dns.rdatatype
 import dns.rrset
 import pytest
 
-from conftest import FIRMWARE, MICROPYTHON, MPLIB
+from conftest import FIRMWARE, MICROPYTHON
 from net import dns as D
 
 AP = "192.168.4.1"
@@ -38,7 +38,7 @@ def start_responder(address):
     code = ("import asyncio\nfrom net.captive_dns import CaptiveDns\n"
             "asyncio.run(CaptiveDns(%r, %d, '127.0.0.1').run())\n" % (address, port))
     p = subprocess.Popen([MICROPYTHON, "-c", code], cwd=FIRMWARE,
-                         env=dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (FIRMWARE, MPLIB)),
+                         env=dict(os.environ, MICROPYPATH=".frozen:" + FIRMWARE),
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 10
     while True:

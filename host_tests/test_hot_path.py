@@ -90,12 +90,6 @@ def host_image(tmp_path_factory):
         dst.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run([flash.tool("mpy-cross"), "-march=x64", "-o", str(dst), rel],
                        cwd=FIRMWARE, check=True)
-    for pkg, files in flash.LIB_MODULES.items():
-        for f in files:
-            dst = out / pkg / (f[:-3] + ".mpy")
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            subprocess.run([flash.tool("mpy-cross"), "-march=x64", "-o", str(dst),
-                            os.path.join(flash.MPLIB, pkg, f)], check=True)
     return str(out)
 
 

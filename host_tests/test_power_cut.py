@@ -30,7 +30,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import FIRMWARE, MICROPYTHON, MP_HELPERS, MPLIB, ROOT, WWW
+from conftest import FIRMWARE, MICROPYTHON, MP_HELPERS, ROOT, WWW
 from test_api import free_port, get
 
 KILLS = int(os.environ.get("POWER_CUTS", "200"))
@@ -100,7 +100,7 @@ class Lane:
             [MICROPYTHON, "main.py", "--scenario", "clear_day", "--speed", "4", "--port",
              str(self.port), "--quiet", "1", "--data", self.data, "--www", WWW,
              "--flash-faults", spec],
-            cwd=FIRMWARE, env=dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (FIRMWARE, MPLIB)),
+            cwd=FIRMWARE, env=dict(os.environ, MICROPYPATH=".frozen:" + FIRMWARE),
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
         while True:

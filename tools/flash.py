@@ -23,7 +23,6 @@ set up .venv/:
   8 s later), Ctrl-D restarts it, Ctrl-] leaves.
 
     tools/flash.py build [--arch A] [--out DIR]  compile firmware/ into build/device/
-    tools/flash.py lib                           copy microdot into build/mplib/ (make sim)
     tools/flash.py flash --port P --firmware F   erase the flash, write MicroPython F
     tools/flash.py deploy --port P [--image DIR] [--arch A] [--no-reset]
     tools/flash.py monitor --port P              the serial console
@@ -54,7 +53,6 @@ needs it: the unix port the tests deploy to, behind a pseudo-terminal
 """
 import argparse
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -68,10 +66,6 @@ FIRMWARE = os.path.join(ROOT, "firmware")
 BUILD = os.path.join(ROOT, "build", "device")
 BIN = os.path.dirname(sys.executable)
 AS_SOURCE = {"boot.py", "main.py"}
-MPLIB = os.path.join(ROOT, "build", "mplib")
-# Libraries made for MicroPython, installed (pinned) from PyPI into the venv, and the modules of
-# them that go onto the board.
-LIB_MODULES = {"microdot": ["__init__.py", "microdot.py", "helpers.py"]}
 EXCLUDED_DIRS = {os.path.join("board", "sim"), "__pycache__"}
 ARCH = "xtensawin"            # the ESP32's; `x64` for the unix port on a PC
 MANIFEST = "manifest.json"    # on the board, next to boot.py: what the last deploy put there
@@ -102,17 +96,6 @@ def device_files():
                 yield os.path.normpath(os.path.join(rel, f))
 
 
-def lib(out=MPLIB):
-    """Copy the pinned MicroPython libraries out of the venv (for make sim and the tests)."""
-    import importlib.util
-    for pkg, files in LIB_MODULES.items():
-        src = os.path.dirname(importlib.util.find_spec(pkg).origin)
-        os.makedirs(os.path.join(out, pkg), exist_ok=True)
-        for f in files:
-            shutil.copyfile(os.path.join(src, f), os.path.join(out, pkg, f))
-    return out
-
-
 def build(out=BUILD, arch=ARCH):
     """Compile the image into `out` (emptied first) for `arch`; returns its files."""
     if os.path.isdir(out):
@@ -130,14 +113,6 @@ def build(out=BUILD, arch=ARCH):
             subprocess.run([tool("mpy-cross"), "-march=" + arch, "-o", dst, rel], cwd=FIRMWARE,
                            check=True)
         built.append(os.path.relpath(dst, out))
-    libs = lib()
-    for pkg, files in LIB_MODULES.items():
-        for f in files:
-            dst = os.path.join(out, "lib", pkg, f[:-3] + ".mpy")
-            os.makedirs(os.path.dirname(dst), exist_ok=True)
-            subprocess.run([tool("mpy-cross"), "-march=" + arch, "-o", dst,
-                            os.path.join(libs, pkg, f)], check=True)
-            built.append(os.path.relpath(dst, out))
     import web
     for name in web.build(os.path.join(out, "www")):
         built.append(os.path.join("www", name + ".gz"))
@@ -408,7 +383,6 @@ def main(argv=None):
                    "ESP32's; x64 for the unix port)")
     b.add_argument("--out", help="the folder to build into (default build/device, or "
                    "build/device-ARCH for another arch); emptied first")
-    sub.add_parser("lib", help="copy the MicroPython libraries into build/mplib/")
     f = sub.add_parser("flash", help="erase the board and write MicroPython to it (esptool)",
                        description="Erase the ESP32 and write MicroPython to it with esptool. "
                        "Download the .bin from " + DOWNLOAD + "; an older one is refused.")
@@ -432,8 +406,6 @@ def main(argv=None):
         out = a.out or (BUILD if a.arch == ARCH else BUILD + "-" + a.arch)
         for rel in build(out, a.arch):
             print(rel)
-    elif a.cmd == "lib":
-        print(lib())
     elif a.cmd == "flash":
         flash(a.port, a.firmware, a.baud)
     elif a.cmd == "deploy":

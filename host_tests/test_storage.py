@@ -118,6 +118,25 @@ def test_a_damaged_password_record_locks_rather_than_opens(tmp_path, damage):
     assert not Admin(Store(str(tmp_path / "fresh"))).locked     # no password: open, as before
 
 
+def test_a_damaged_password_record_never_brings_back_the_password_it_replaced(tmp_path):
+    """The previous generation of the password is the one the owner changed (perhaps because
+    it leaked): a current record the flash will not read locks, it does not reopen the old
+    one. A save cut before its last rename (no current record) still gives the older one."""
+    Admin(Store(str(tmp_path))).set("old")
+    Admin(Store(str(tmp_path))).set("new")
+    (tmp_path / "admin.json").write_text("damaged")
+    b = Admin(Store(str(tmp_path)))
+    assert b.locked and not b.check(_basic("old")) and not b.check(_basic("new"))
+    (tmp_path / "admin.json").unlink()          # the cut between the two renames
+    c = Admin(Store(str(tmp_path)))
+    assert not c.locked and c.check(_basic("old"))
+
+
+def _basic(pw):
+    import base64
+    return "Basic " + base64.b64encode(("admin:" + pw).encode()).decode()
+
+
 def test_the_locked_router_says_how_to_reset_it_over_http(tmp_path):
     from test_api import get, launch, ok
     Admin(Store(str(tmp_path))).set("secret")

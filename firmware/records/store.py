@@ -70,10 +70,15 @@ class Store:
     def read(self, name, valid=None, keep=False):
         """The newest good generation of the record, or None. `valid(obj)` -> bool: the
         reader's own check (a record with a good CRC can still lack what it needs). `keep`:
-        leave a damaged generation where it is (its presence means something: the admin
-        password stays locked at every boot until someone removes it)."""
+        leave a damaged generation where it is and do not fall back past it (the admin
+        password: its previous generation is the password the owner replaced, perhaps
+        because it leaked, so a damaged current one stays locked at every boot until someone
+        removes it; with no current one, a save cut before its last rename, the previous
+        generation is still the right one)."""
         bad = False
         for kind in ("", ".prev"):
+            if bad and keep:
+                break
             path = self._path(name, kind)
             text = self._read(name, path)
             if text is None:

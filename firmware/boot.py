@@ -8,3 +8,13 @@ except Exception:
     pass
 if hasattr(micropython, "alloc_emergency_exception_buf"):
     micropython.alloc_emergency_exception_buf(128)
+
+# The oldest MicroPython the firmware runs on is v1.27 (esp32.RMT changed then): main.py then
+# comes up in safe mode, saying so; said here first, as before v1.23 even its modules fail.
+try:
+    import sys
+    if sys.implementation.version[:2] < (1, 27):
+        print("MaxPV!: MicroPython %d.%d.%d is older than 1.27: the router will not start; "
+              "flash a newer one (tools/flash.py flash)" % sys.implementation.version[:3])
+except Exception:
+    pass

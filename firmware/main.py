@@ -4,7 +4,7 @@ On an ESP32 it drives the real board; anywhere else it runs the simulated board:
     micropython firmware/main.py [--scenario NAME] [--speed X] [--seconds S] [--data DIR]
                                  [--port P] [--quiet 1] [--www DIR] [--ntp SERVERS]
                                  [--dns ADDR:PORT] [--wifi setup] [--dns-port N]
-                                 [--flash-faults SPEC]
+                                 [--flash-faults SPEC] [--crash N]
 (--www: the folder of the built web UI; on the chip it is the image's /www. --ntp: the
 simulated board starts with its clock unset and takes the time from these NTP servers,
 host[:port] separated by commas, names resolved by the DNS server --dns; without it the
@@ -13,7 +13,20 @@ simulated board has a radio and joins the network it has saved, or
 opens its setup access point: the portal is then served on 127.0.0.1 standing for
 192.168.4.1 and the captive DNS responder listens on UDP 127.0.0.1:--dns-port; without it
 the simulated board is on the computer's network, as if joined. --flash-faults: the
-simulated board's flash fails as SPEC says (the simulated flash module's docstring).)
+simulated board's flash fails as SPEC says (the simulated flash module's docstring).
+--crash N: the firmware crashes in the first window of each of the simulated board's first N
+boots, which safe mode then counts.)
+
+Boot, watchdog and safe mode (safemode.py's docstring has the why): each start is counted
+by safemode.Guard before anything that may fail; the watchdog is started only once the
+start is healthy (HEALTHY_S summaries done and the HTTP server listening); a crash (an
+exception out of the firmware) is saved with its traceback, and the board reset after
+safemode.CRASH_PAUSE_MS on the chip (the simulated board restarts the firmware at once, as a reset);
+after safemode.FAILS failed starts in a row, or with the file `safe` on the flash, or on a
+MicroPython older than 1.27, the firmware comes up in safe mode: the HTTP API, the web UI
+and the Wi-Fi, the router stopped. Ctrl-C at the console (which mpremote sends too) stops
+the firmware at the REPL at any moment: the outputs go off, and a running watchdog, which
+cannot be stopped, is given safemode.CONSOLE_WDT_MS.
 """
 import sys
 import asyncio
@@ -31,7 +44,7 @@ from net.clock import Clock
 def _args(argv):
     opts = {"scenario": "clear_day", "speed": "1", "seconds": "0", "data": "sim_data",
             "port": "8080", "quiet": "0", "www": "www", "ntp": "", "dns": "",
-            "wifi": "", "dns-port": "8053", "flash-faults": ""}
+            "wifi": "", "dns-port": "8053", "flash-faults": "", "crash": "0"}
     k = 1
     while k < len(argv):
         a = argv[k]
@@ -41,7 +54,7 @@ def _args(argv):
         else:
             raise SystemExit("usage: main.py [--scenario NAME] [--speed X] [--seconds S] [--data DIR]"
                              " [--port P] [--quiet 1] [--www DIR] [--ntp SERVERS] [--dns ADDR]"
-                             " [--wifi setup] [--dns-port N] [--flash-faults SPEC]")
+                             " [--wifi setup] [--dns-port N] [--flash-faults SPEC] [--crash N]")
     if opts["wifi"] not in ("", "setup"):
         raise SystemExit("--wifi takes 'setup' (a simulated radio) or nothing")
     return opts
@@ -54,7 +67,7 @@ def make_board(opts):
     from board.sim.board import SimBoard
     speed = float(opts["speed"])
     return SimBoard(opts["scenario"], speed=speed if speed > 0 else None, data_dir=opts["data"],
-                    clock_known=not opts["ntp"])
+                    clock_known=not opts["ntp"], crash=int(opts["crash"]))
 
 
 def make_router(board, store=None, clock=None, setting=None):
@@ -79,12 +92,20 @@ def status_line(st, clock):
                                          st.routed, "{:08b}".format(st.status), st.samples)
 
 
-class Firmware:
-    """One boot of the firmware: router, records and the HTTP server."""
+HEALTHY_S = 10            # summaries (s of measured windows) before a start is healthy
+SAFE_TICK_US = 100000     # the safe mode's loop wakes up this often
 
-    def __init__(self, board, store, opts):
+
+class Firmware:
+    """One boot of the firmware: router, records and the HTTP server. `guard`: the boot
+    record (safemode.Guard), told when the start is healthy; `safe`: the reason this boot is
+    in safe mode (then no router: halted.Halted stands for it), or None."""
+
+    def __init__(self, board, store, opts, guard=None, safe=None):
         self.board = board
         self.opts = opts
+        self.guard = guard
+        self.safe = safe
         # On the simulated board the command line's port is the factory http_port: served
         # until the owner saves another one (then honoured from the next boot, as on a device).
         sim = board.NAME == "sim"
@@ -101,13 +122,21 @@ class Firmware:
             self.wifi = Wifi(radio, self.config, board,
                              (int(opts["dns-port"]), "127.0.0.1") if sim else (53, "0.0.0.0"))
         self.clock = Clock(board, cfg("time_zone"))
-        self.rt = make_router(board, store, self.clock, self.config.get)
-        self.history = History(store)
+        if safe is None:
+            self.rt = make_router(board, store, self.clock, self.config.get)
+            self.history = History(store)
+        else:
+            from halted import Halted
+            self.rt = Halted(store)
+            self.history = History(None)      # its record is not even read
         self.admin = Admin(store)
         self.rebooting = False
         self.port = self.config.get("http_port")
 
     def reboot(self):
+        if self.safe is not None and self.guard is not None:
+            from halted import end
+            end(self.guard)             # the owner ends the safe mode
         self.rebooting = True
 
     async def _service(self, backend, key, attr, load):
@@ -135,11 +164,16 @@ class Firmware:
         rt = self.rt
         clock = self.clock
         wifi = self.wifi
+        safe = self.safe is not None
+        if safe:
+            b.ssr_off()
+            b.relay(False)
         tasks = []
         if wifi:
             tasks.append(asyncio.create_task(wifi.run()))
         app = make_app(Backend(rt, clock, self.config, self.history, self.admin, self.reboot,
                                wifi))
+        app.backend.safemode = self.guard
         if wifi:
             from api import portal
             portal.register(app, wifi, self.port)
@@ -150,34 +184,55 @@ class Firmware:
         web.register(app, self.opts["www"], self.config)
         host = "0.0.0.0" if b.NAME == "esp32" else "127.0.0.1"
         server = asyncio.create_task(app.start_server(host=host, port=self.port))
-        if self.servers:
+        if self.servers and not safe:
             # names through the network's DNS server (DHCP's, or the configuration's)
             from net.sntp import Sntp
             dns = self.dns
             tasks.append(asyncio.create_task(Sntp(clock, self.servers, wifi.dns_server if wifi
                                                   else (lambda: dns) if dns else None).run()))
-        tasks.append(asyncio.create_task(self._service(app.backend, "mqtt_active", "mqtt", _mqtt)))
-        tasks.append(asyncio.create_task(self._service(app.backend, "remoterelay_active",
-                                                       "remote_relay", _remote_relay)))
-        seconds = float(self.opts["seconds"])
-        quiet = self.opts["quiet"] != "0"
-        while not self.rebooting:
-            if rt.step():
-                st = rt.summary()
-                self.history.tick(int(clock.utc()), *st.index)    # waits for a known time
-                if not quiet:
-                    print(status_line(st, clock.text()))
-                if seconds and b.seconds() >= seconds:
-                    break
-            await asyncio.sleep_ms(b.between_windows(rt.next_start()))
-        rt.save_energy()
-        b.ssr_off()
-        if wifi:
-            wifi.close()
-        for t in tasks:
-            t.cancel()
-        app.shutdown()
-        await server
+        if not safe:
+            tasks.append(asyncio.create_task(self._service(app.backend, "mqtt_active", "mqtt",
+                                                           _mqtt)))
+            tasks.append(asyncio.create_task(self._service(app.backend, "remoterelay_active",
+                                                           "remote_relay", _remote_relay)))
+        try:
+            if safe:
+                from halted import loop
+                await loop(self, SAFE_TICK_US)
+                return
+            seconds = float(self.opts["seconds"])
+            quiet = self.opts["quiet"] != "0"
+            summaries = 0
+            while not self.rebooting:
+                if rt.step():
+                    st = rt.summary()
+                    self.history.tick(int(clock.utc()), *st.index)    # waits for a known time
+                    if not quiet:
+                        print(status_line(st, clock.text()))
+                    # healthy (HEALTHY_S summaries, start_server listening): the watchdog starts
+                    if summaries < HEALTHY_S and getattr(app, "server", None):
+                        summaries += 1
+                        if summaries == HEALTHY_S:
+                            self.guard.up(b) if self.guard else b.wdt_start()
+                    if seconds and b.seconds() >= seconds:
+                        break
+                await asyncio.sleep_ms(b.between_windows(rt.next_start()))
+            rt.save_energy()
+        finally:
+            # also after a crash, so that a simulated board's next boot finds its port free
+            b.ssr_off()
+            if wifi:
+                wifi.close()
+            for t in tasks:
+                t.cancel()
+            if getattr(app, "server", None):
+                app.shutdown()
+            else:
+                server.cancel()           # not listening yet: it never will
+            try:
+                await server
+            except (Exception, asyncio.CancelledError):
+                pass
 
 
 def _mqtt(fw):
@@ -191,17 +246,10 @@ def _remote_relay(fw):
 
 
 def main(argv):
-    opts = _args(argv)
-    board = make_board(opts)
-    store = Store(board.data_dir, board.flash(opts["flash-faults"]) if opts["flash-faults"] else None)
-    while True:
-        fw = Firmware(board, store, opts)
-        asyncio.run(fw.run())
-        if not fw.rebooting:
-            return
-        # rebootesp: on the chip a real reset; on the simulated board the firmware starts
-        # again in this process (the house goes on), from what it saved.
-        board.reboot()
+    """Boots the firmware (safemode.run: again after each reboot or crash on the simulated
+    board; on the chip a reboot is a reset). Returns the last boot's Firmware."""
+    import safemode
+    return safemode.run(_args(argv), make_board, Firmware)
 
 
 if __name__ == "__main__":

@@ -201,8 +201,10 @@ def flash(port, firmware, baud=460800):
 # ---- deploy -----------------------------------------------------------------------------
 
 # Runs on the board: stretches the firmware's watchdog (machine.WDT, armed at 8 s by
-# board/esp32.py, cannot be stopped and outlives the soft reset) to WDT_MS when the deploy
-# ends with a reset; prints the SHA-256 of each of PATHS as the board has them ("F hash
+# board/esp32.py once the firmware is healthy, cannot be stopped and outlives the soft
+# reset) to WDT_MS when the deploy ends with a reset (the firmware's own Ctrl-C handler gives
+# it an hour, safemode.CONSOLE_WDT_MS; this also covers a firmware that died without it, and
+# the reset at the end stops it); prints the SHA-256 of each of PATHS as the board has them ("F hash
 # path", "-" when missing), the folders among DIRS that exist ("D dir"), the files the last
 # deploy wrote ("O path", from the manifest). If PATHS holds files the manifest does not,
 # the manifest is widened to them first (not complete), so that a deploy interrupted after

@@ -53,6 +53,7 @@ class Backend:
         self.reboot = reboot           # () -> None: save and restart the firmware
         self.mqtt = None               # net.mqtt_link.MqttLink once MQTT has been enabled
         self.remote_relay = None       # net.remote_relay.RemoteRelay once it has been enabled
+        self.safemode = None           # safemode.Guard: this boot's start and safe mode
 
 
 def fail(body, status=400):
@@ -269,6 +270,17 @@ def _get_remoterelay(b, a):
     return _json(b.remote_relay.state())
 
 
+def _get_safemode(b, a):
+    """the start and the safe mode, JSON: active (in safe mode: the router stopped, SSR and
+    relay off; the API, web UI and Wi-Fi run), reason (why, or null), failed_starts (in a
+    row; safe mode at 3), healthy (this start is up: 10 s of measurements, the HTTP server
+    listening), watchdog (started: once healthy), last_crash (the last failure: the uptime
+    and the traceback's end, or null). A reboot (rebootesp) ends the safe mode
+    example: safemode"""
+    g = b.safemode
+    return _json(g.state() if g else {"active": False, "reason": None})
+
+
 # --- /api/set -------------------------------------------------------------------------------
 def _set_param(b, a):
     """set a parameter ('.' or ',' as decimal point); refused (nothing changed) if out of
@@ -419,7 +431,7 @@ def _eraseconfigesp(b, a):
 
 
 def _rebootesp(b, a):
-    """save the counters and reboot the firmware"""
+    """save the counters and reboot the firmware (in safe mode: the router starts again)"""
     b.reboot()
 
 
@@ -473,6 +485,7 @@ ENDPOINTS = (
     ("/api/get", "mqtt", "mqtt", _get_mqtt),
     ("/api/get", "heater", "heater", _get_heater),
     ("/api/get", "storage", "storage", _get_storage),
+    ("/api/get", "safemode", "safemode", _get_safemode),
     ("/api/get", "remoterelay", "remoterelay", _get_remoterelay),
     ("/api/set", "param", "param=NN&value=V", _set_param),
     ("/api/set", "relaymode", "relaymode&value=M", _set_relaymode),

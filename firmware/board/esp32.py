@@ -22,6 +22,14 @@ off by itself. A stalled loop also stops feeding the machine.WDT, which reboots 
 board; a soft reset releases the RMT channels, whose teardown disables the pin's output,
 and during a hard reset the gate's pull-down (docs/hardware.md) holds the SSR off.
 
+The watchdog is started by `wdt_start()`, once the firmware is healthy (main.py), never at
+construction: on the esp32 port of v1.27/v1.28 (ports/esp32/machine_wdt.c) machine.WDT is
+the ESP-IDF task watchdog with a user added once and never removed: there is no deinit, and
+a soft reset (Ctrl-D, mpremote's raw REPL) leaves it running with nobody feeding it. What a
+later `machine.WDT(timeout=T)` does there is reconfigure it (esp_task_wdt_reconfigure: stop,
+new timeout, restart, which also feeds it): `wdt_stretch(ms)` uses that to give the console
+time (Ctrl-C, a deploy), since stopping it is impossible.
+
 Never block the loop. What esp32.RMT offers in MicroPython v1.27/v1.28
 (ports/esp32/esp32_rmt.c, docs/library/esp32.rst):
 - `write_pulses(durations, 0)` first waits, holding the GIL, for the channel's previous
@@ -83,7 +91,7 @@ class Esp32Board:
 
     NAME = "esp32"
     I_SKEW_US = V_TO_I_SKEW_US   # I is read one conversion after V
-    WDT_TIMEOUT_MS = 8000         # as SimBoard: a hung loop reboots the board
+    WDT_TIMEOUT_MS = 8000         # as SimBoard: a hung loop reboots the board (once healthy)
     RMT_POOL = 5                  # a train spans <= ~70 ms, windows are >= ~23 ms apart
     GC_EVERY = 4                  # windows between explicit collections (~2 ms each)
     S0_FILTER_NS = 12000          # PCNT glitch filter (the hardware maximum is ~12.8 µs)
@@ -121,7 +129,7 @@ class Esp32Board:
         self._init_rmt(pool, classic)
         self._init_pulses()
         self._init_ds18b20()
-        self._wdt = machine.WDT(timeout=self.WDT_TIMEOUT_MS)
+        self._wdt = None      # machine.WDT once started (wdt_start): it cannot be stopped
         self._windows = 0
         self._up_s = 0        # uptime as seconds + ms: stays a small int for 34 years
         self._up_ms = 0
@@ -141,7 +149,8 @@ class Esp32Board:
             r = esp32.RMT(pin=self._gate, resolution_hz=1_000_000, idle_level=False)
             # Grow the channel's item buffer to the longest train now (write_pulses only
             # reallocates it when a train is longer than any before): an all-low train.
-            r.write_pulses(1, prime)
+            # (levels are read as truth values, so 0s are lows: the stub wants bools)
+            r.write_pulses(1, prime)  # pyright: ignore[reportCallIssue, reportArgumentType]
             rmts.append(r)
             if classic:
                 sels.append(mem32[reg])    # what ESP-IDF routed to the pin for this channel
@@ -328,8 +337,25 @@ class Esp32Board:
             self._temp = None
         return self._temp
 
+    # --- watchdog ------------------------------------------------------------------------------
+    def wdt_start(self):
+        """Start the watchdog (WDT_TIMEOUT_MS): for good, until the next hard reset."""
+        if self._wdt is None:
+            self._wdt = machine.WDT(timeout=self.WDT_TIMEOUT_MS)
+
+    def wdt_running(self):
+        return self._wdt is not None
+
     def wdt_feed(self):
-        self._wdt.feed()
+        w = self._wdt
+        if w is not None:
+            w.feed()
+
+    def wdt_stretch(self, ms):
+        """A running watchdog now waits `ms` (it cannot be stopped): the firmware has stopped
+        and the console needs the board for a while. Nothing when it is not running."""
+        if self._wdt is not None:
+            self._wdt = machine.WDT(timeout=ms)
 
     # --- time between windows -----------------------------------------------------------------
     def between_windows(self, next_start=None):

@@ -159,15 +159,51 @@ class ADC:
 
 
 class WDT:
+    """The chip's one watchdog as the esp32 port of v1.27/v1.28 drives it
+    (ports/esp32/machine_wdt.c): the first WDT() starts it; a later one only reconfigures
+    its timeout (esp_task_wdt_reconfigure, which restarts it: a feed); nothing stops it
+    (no deinit); only a reset does (`reset()` here). `running`, `timeout_ms`: the
+    hardware's state; each object records its own timeout and feeds."""
     instances = []
+    running = False
+    timeout_ms = None
 
     def __init__(self, id=0, timeout=5000):
+        if id != 0:
+            raise ValueError()
+        if timeout <= 0:
+            raise ValueError("WDT timeout too short")
         self.timeout = timeout
         self.feeds = 0
+        WDT.running = True
+        WDT.timeout_ms = timeout
         WDT.instances.append(self)
 
     def feed(self):
         self.feeds += 1
+
+
+# machine.reset_cause() (the esp32 port's values); `cause[0]` is what the next boot reports
+PWRON_RESET = 1
+HARD_RESET = 2
+WDT_RESET = 3
+DEEPSLEEP_RESET = 4
+SOFT_RESET = 5
+cause = [PWRON_RESET]
+resets = [0]
+
+
+def reset_cause():
+    return cause[0]
+
+
+def reset():
+    """A hard reset: the watchdog stops; the test sees SystemExit (nothing runs on)."""
+    WDT.running = False
+    WDT.timeout_ms = None
+    resets[0] += 1
+    cause[0] = HARD_RESET
+    raise SystemExit("machine.reset()")
 
 
 class Counter:

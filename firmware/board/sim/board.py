@@ -32,11 +32,23 @@ def _t(d, key, default):
 
 
 class SimBoard(VirtualClock):
+    """The house and the board in it. Across the firmware's reboots (reboot(): a reset of
+    the chip) the house goes on; `resets` counts them (0: the boot after power-up, which is
+    what each start of the process stands for, a SIGKILL being a power cut).
+
+    Watchdog: as on the chip (board/esp32.py), it runs only once the firmware has started it
+    (wdt_start), until the next reset; it cannot be stopped, only given a longer timeout
+    (wdt_stretch). `wdt_expired` is set when a feed comes later than its timeout (on the
+    chip, the board would have been reset).
+
+    `crash`: the firmware crashes (RuntimeError from capture) in the first window of each of
+    its first `crash` boots since power-up (main.py --crash N): how host_tests/test_safe_mode.py
+    makes a firmware that fails at start."""
     NAME = "sim"
     WDT_TIMEOUT_MS = 8000
 
     def __init__(self, scenario="clear_day", speed=None, data_dir="sim_data", start_us=START_US,
-                 clock_known=True):
+                 clock_known=True, crash=0):
         if isinstance(scenario, str):
             scenario = _scenario.load(scenario)
         elif isinstance(scenario, dict):
@@ -74,7 +86,10 @@ class SimBoard(VirtualClock):
         self._stall = 0
         self._samples = 0
         self.last_feed = start_us
+        self.wdt_timeout_ms = None     # None until the firmware starts the watchdog
         self.wdt_expired = False
+        self.resets = 0
+        self.crash = crash
         self._wall0 = None
         self.start_us = start_us
         self.clock_known = clock_known
@@ -112,6 +127,9 @@ class SimBoard(VirtualClock):
         return r
 
     def capture(self, acc):
+        if self.resets < self.crash:
+            raise RuntimeError("simulated crash at start (boot %d of the %d that crash)"
+                               % (self.resets + 1, self.crash))
         st = self.world.state
         self._stall = st.stall_us
         self._samples = 0
@@ -150,10 +168,27 @@ class SimBoard(VirtualClock):
     def temperature(self):
         return round(self.world.tank_c * 16) / 16   # DS18B20 12-bit resolution
 
+    # --- watchdog ------------------------------------------------------------------------------
+    def wdt_start(self):
+        if self.wdt_timeout_ms is None:
+            self.wdt_timeout_ms = self.WDT_TIMEOUT_MS
+            self.last_feed = self.now
+
+    def wdt_running(self):
+        return self.wdt_timeout_ms is not None
+
     def wdt_feed(self):
-        if self.now - self.last_feed > self.WDT_TIMEOUT_MS * 1000:
+        t = self.wdt_timeout_ms
+        if t is None:
+            return
+        if self.now - self.last_feed > t * 1000:
             self.wdt_expired = True
         self.last_feed = self.now
+
+    def wdt_stretch(self, ms):
+        if self.wdt_timeout_ms is not None:
+            self.wdt_timeout_ms = ms
+            self.last_feed = self.now
 
     # --- time between windows -------------------------------------------------------------
     def gap_us(self):
@@ -207,11 +242,14 @@ class SimBoard(VirtualClock):
         self._utc_set = (t, self.now)
 
     def reboot(self):
-        """The firmware restarts (the house does not): uptime starts again, outputs off."""
+        """The firmware restarts (the house does not): a reset of the chip: uptime starts
+        again, outputs off, the watchdog stopped."""
         self.world.gate_off(float(self.now))
         self.world.set_relay(False)
         self.boot_us = self.now
         self._wall0 = None
+        self.wdt_timeout_ms = None
+        self.resets += 1
 
     def chip_id(self):
         """As the chip's MAC (12 hex digits); its simulated radio names the access point

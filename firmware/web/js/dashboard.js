@@ -59,6 +59,8 @@ addStrings({
   "dash.absent": ["Résistance absente (thermostat ouvert ?)", "Heater absent (thermostat open?)"],
   "dash.storage": ["Mémoire flash : {n} défaut(s) depuis le démarrage, le dernier : {last}. Les sauvegardes échouées sont refaites ; un fichier abîmé est mis de côté et la version précédente utilisée.",
     "Flash storage: {n} fault(s) since boot, the last: {last}. Failed saves are retried; a damaged file is set aside and the previous version used."],
+  "dash.safemode": ["Mode sans échec : le routeur est arrêté (SSR et relais coupés). Raison : {reason}. Corrigez la cause, puis redémarrez depuis Administration.",
+    "Safe mode: the router is stopped (SSR and relay off). Reason: {reason}. Fix the cause, then reboot from Administration."],
   "status.ROUTING": ["routage en cours", "routing"],
   "status.FULL": ["routage à 100 %", "routing at 100 %"],
   "status.RELAY": ["relais secondaire en marche", "secondary relay on"],
@@ -293,6 +295,19 @@ async function storage(n) {
   }
 }
 
+// safe mode (/api/get?safemode): why the router is stopped; read once, when the page opens
+async function safemode() {
+  const cell = el.safemode;
+  try {
+    const s = JSON.parse(await api.get("safemode"));
+    if (el.safemode !== cell || !s.active) return;
+    cell.textContent = t("dash.safemode", { reason: s.reason });
+    cell.hidden = false;
+  } catch (e) {
+    // a firmware without it, or not answering: nothing to say
+  }
+}
+
 // where the router is on the network: it changes seldom, so every 10 s, not with alldata
 const NET_PERIOD_MS = 10000;
 let netTimer = null;
@@ -314,6 +329,7 @@ export default {
     el = {};
     storageSeen = 0;
     root.append(
+      (el.safemode = h("p", { class: "warn", hidden: true, "data-testid": "safemode" }, "")),
       h("section", { "aria-labelledby": "h-flow" }, h("h2", { id: "h-flow" }, t("dash.flow")),
         h("div", { class: "cards" }, card("grid", "dash.grid"), card("pv", "dash.pv"),
           card("routed", "dash.routed"), card("house", "dash.house"))),
@@ -334,6 +350,7 @@ export default {
     heaterLoop(++gen);
     unsub = live.subscribe(update);
     network();
+    safemode();
     netTimer = setInterval(network, NET_PERIOD_MS);
   },
   unmount() {

@@ -154,7 +154,8 @@ class Esp32Wifi:
             a.config(essid=name, authmode=0, max_clients=4)      # 0: open (WLAN.SEC_OPEN)
 
     def ap_clients(self):
-        return len(self._ap.status("stations")) if self._ap.active() else 0
+        # status("stations") is a list of (mac,) tuples (network_wlan.c); the stub says int
+        return len(self._ap.status("stations")) if self._ap.active() else 0  # pyright: ignore[reportArgumentType]
 
     async def scan(self):
         """[(ssid, rssi dBm, secured)] strongest first."""

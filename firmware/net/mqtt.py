@@ -180,11 +180,13 @@ class Client:
 
     async def _write(self, data, timeout_ms):
         s = self.stream
-        s.write(data)
+        # (MicroPython's StreamReader is its one Stream class, which writes too: the stub's
+        # StreamReader only reads)
+        s.write(data)  # pyright: ignore[reportAttributeAccessIssue]
         # Stream.write() sends at once what the socket takes; only a rest waits for drain()
         # (whose time-out costs a task: not one per message)
-        if s.out_buf:
-            await asyncio.wait_for_ms(s.drain(), timeout_ms)
+        if s.out_buf:  # pyright: ignore[reportAttributeAccessIssue]
+            await asyncio.wait_for_ms(s.drain(), timeout_ms)  # pyright: ignore[reportAttributeAccessIssue]
 
     async def _send(self, data):
         # One writer at a time; a second one waits here, bounded like the first.

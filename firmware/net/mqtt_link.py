@@ -103,8 +103,9 @@ class MqttLink:
     async def _wait(self, s, ms):
         """Until the settings differ from `s`, or `ms` have passed (None: no limit)."""
         self.retry_at = None if ms is None else time.ticks_add(time.ticks_ms(), ms)
+        # (retry_at is set whenever ms is: not a narrowing pyright can follow)
         while self._settings() == s and (ms is None or
-                                         time.ticks_diff(self.retry_at, time.ticks_ms()) > 0):
+                                         time.ticks_diff(self.retry_at, time.ticks_ms()) > 0):  # pyright: ignore[reportCallIssue, reportArgumentType]
             await asyncio.sleep_ms(TICK_MS)
         self.retry_at = None
 
@@ -274,7 +275,7 @@ class MqttLink:
             sys.modules.pop("net.mqtt_discovery", None)
             import net
             if hasattr(net, "mqtt_discovery"):
-                del net.mqtt_discovery
+                del net.mqtt_discovery  # pyright: ignore[reportAttributeAccessIssue] (the submodule, loaded lazily)
 
     async def _leave(self, c, old, new):
         """The settings changed: take back what no longer holds, say goodbye."""

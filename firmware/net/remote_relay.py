@@ -186,9 +186,11 @@ class RemoteRelay:
         except OSError as e:
             if e.args[0] != errno.EINPROGRESS:
                 raise
+        # (MicroPython's StreamReader is its one Stream class, which writes too: the stub's
+        # StreamReader only reads)
         stream = asyncio.StreamReader(sock)
-        stream.write(request(s[IP], s[PORT], s[ON] if on else s[OFF]))
-        await stream.drain()               # writable once connected
+        stream.write(request(s[IP], s[PORT], s[ON] if on else s[OFF]))  # pyright: ignore[reportAttributeAccessIssue]
+        await stream.drain()  # pyright: ignore[reportAttributeAccessIssue] (writable once connected)
         self._phase = "waiting for the answer"
         buf = self._buf
         mv = memoryview(buf)

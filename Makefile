@@ -53,13 +53,15 @@ DATA ?= $(if $(WIFI),$(SETUP_DATA),$(CURDIR)/build/sim)
 NTP ?=
 DNS ?=
 DNS_PORT ?= 8053
+WIRING ?=
 
 sim: web
 	@$(if $(WIFI),$(if $(filter $(SETUP_DATA),$(DATA)),rm -rf $(SETUP_DATA)))
 	@mkdir -p $(DATA)
 	cd firmware && MICROPYPATH=.frozen:$(CURDIR)/firmware $(MP) main.py \
 		--speed $(SPEED) --scenario $(SCENARIO) --seconds $(SECONDS) --data $(DATA) --port $(PORT) \
-		--www $(CURDIR)/build/www --ntp "$(NTP)" --dns "$(DNS)" --wifi "$(WIFI)" --dns-port $(DNS_PORT)
+		--www $(CURDIR)/build/www --ntp "$(NTP)" --dns "$(DNS)" --wifi "$(WIFI)" --dns-port $(DNS_PORT) \
+		--wiring "$(WIRING)"
 
 ## make test: every test (CPython logic tests, the firmware under MicroPython, ESP32 compile,
 ## the web UI in chromium); the tests build the web UI themselves

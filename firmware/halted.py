@@ -176,6 +176,12 @@ def crashed(board, guard, e, safe):
     rec["expected"] = True         # the reset that follows is counted already
     rec["crash"] = crash_text(e, up)
     guard._save()
+    if guard.trial:             # an update's new version: the reason of its rollback
+        try:
+            import otaboot
+            otaboot.note("it crashed at start: %s: %s" % (type(e).__name__, e))
+        except Exception:
+            pass
     print("crashed: %d failed start(s) in a row (safe mode at %d); the board is reset" % (
         rec["failed"], safemode.FAILS))
     if safemode.CHIP:

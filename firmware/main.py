@@ -5,6 +5,7 @@ On an ESP32 it drives the real board; anywhere else it runs the simulated board:
                                  [--port P] [--quiet 1] [--www DIR] [--ntp SERVERS]
                                  [--dns ADDR:PORT] [--wifi setup] [--dns-port N]
                                  [--flash-faults SPEC] [--crash N]
+                                 [--wiring clamp-open|no-mains|swapped]
 (--www: the folder of the built web UI; on the chip it is the image's /www. --ntp: the
 simulated board starts with its clock unset and takes the time from these NTP servers,
 host[:port] separated by commas, names resolved by the DNS server --dns; without it the
@@ -15,7 +16,8 @@ opens its setup access point: the portal is then served on 127.0.0.1 standing fo
 the simulated board is on the computer's network, as if joined. --flash-faults: the
 simulated board's flash fails as SPEC says (the simulated flash module's docstring).
 --crash N: the firmware crashes in the first window of each of the simulated board's first N
-boots, which safe mode then counts.)
+boots, which safe mode then counts. --wiring: the simulated board wired wrong, for the
+self-test to find (SimBoard's docstring).)
 
 Boot, watchdog and safe mode (safemode.py's docstring has the why): each start is counted
 by safemode.Guard before anything that may fail; the watchdog is started only once the
@@ -27,8 +29,15 @@ MicroPython older than 1.27, the firmware comes up in safe mode: the HTTP API, t
 and the Wi-Fi, the router stopped. Ctrl-C at the console (which mpremote sends too) stops
 the firmware at the REPL at any moment: the outputs go off, and a running watchdog, which
 cannot be stopped, is given safemode.CONSOLE_WDT_MS.
+
+An update staged over the network was swapped in by boot.py (otaboot.py), before this file
+was compiled. TRIAL: this start is the new version's trial, confirmed at the healthy point
+(safemode.Guard.up), and rebooted (the next boot rolls it back) if not healthy in TRIAL_MS.
 """
 import sys
+from otastate import read as _update
+TRIAL = (_update() or {}).get("state") == "trial"
+del _update
 import asyncio
 from router.measure import Measure
 from router.mains import MainsSync
@@ -42,9 +51,12 @@ from net.clock import Clock
 
 
 def _args(argv):
+    # quiet on the chip: a status line a second on the UART costs its formatting's garbage
+    # and the console's attention; the dashboard shows the same
     opts = {"scenario": "clear_day", "speed": "1", "seconds": "0", "data": "sim_data",
-            "port": "8080", "quiet": "0", "www": "www", "ntp": "", "dns": "",
-            "wifi": "", "dns-port": "8053", "flash-faults": "", "crash": "0"}
+            "port": "8080", "quiet": "1" if sys.platform == "esp32" else "0", "www": "www",
+            "ntp": "", "dns": "", "wifi": "", "dns-port": "8053", "flash-faults": "",
+            "crash": "0", "wiring": ""}
     k = 1
     while k < len(argv):
         a = argv[k]
@@ -54,7 +66,8 @@ def _args(argv):
         else:
             raise SystemExit("usage: main.py [--scenario NAME] [--speed X] [--seconds S] [--data DIR]"
                              " [--port P] [--quiet 1] [--www DIR] [--ntp SERVERS] [--dns ADDR]"
-                             " [--wifi setup] [--dns-port N] [--flash-faults SPEC] [--crash N]")
+                             " [--wifi setup] [--dns-port N] [--flash-faults SPEC] [--crash N]"
+                             " [--wiring clamp-open|no-mains|swapped]")
     if opts["wifi"] not in ("", "setup"):
         raise SystemExit("--wifi takes 'setup' (a simulated radio) or nothing")
     return opts
@@ -67,7 +80,8 @@ def make_board(opts):
     from board.sim.board import SimBoard
     speed = float(opts["speed"])
     return SimBoard(opts["scenario"], speed=speed if speed > 0 else None, data_dir=opts["data"],
-                    clock_known=not opts["ntp"], crash=int(opts["crash"]))
+                    clock_known=not opts["ntp"], crash=int(opts["crash"]),
+                    wiring=opts["wiring"])
 
 
 def make_router(board, store=None, clock=None, setting=None):
@@ -93,6 +107,7 @@ def status_line(st, clock):
 
 
 HEALTHY_S = 10            # summaries (s of measured windows) before a start is healthy
+TRIAL_MS = 60000          # a new version's trial start must be healthy by then (otaboot.py)
 SAFE_TICK_US = 100000     # the safe mode's loop wakes up this often
 
 
@@ -174,6 +189,7 @@ class Firmware:
         app = make_app(Backend(rt, clock, self.config, self.history, self.admin, self.reboot,
                                wifi))
         app.backend.safemode = self.guard
+        app.backend.firmware = self
         if wifi:
             from api import portal
             portal.register(app, wifi, self.port)
@@ -195,6 +211,8 @@ class Firmware:
                                                            _mqtt)))
             tasks.append(asyncio.create_task(self._service(app.backend, "remoterelay_active",
                                                            "remote_relay", _remote_relay)))
+        if self.guard is not None and self.guard.trial:
+            tasks.append(asyncio.create_task(self._trial()))
         try:
             if safe:
                 from halted import loop
@@ -214,6 +232,10 @@ class Firmware:
                         summaries += 1
                         if summaries == HEALTHY_S:
                             self.guard.up(b) if self.guard else b.wdt_start()
+                            # the first boot's self-test (selftest.py: once its report is
+                            # on the flash, only the check is done, and nothing stays loaded)
+                            import selftest
+                            selftest.at_boot(self)
                     if seconds and b.seconds() >= seconds:
                         break
                 await asyncio.sleep_ms(b.between_windows(rt.next_start()))
@@ -235,6 +257,16 @@ class Firmware:
                 pass
 
 
+    async def _trial(self):
+        """A new version's trial start not healthy in TRIAL_MS (its router not measuring,
+        its HTTP server not listening) reboots: the next boot rolls it back."""
+        await asyncio.sleep_ms(TRIAL_MS)
+        if self.guard is not None and not self.guard.healthy:
+            import otaboot
+            otaboot.note("its start was not healthy within %d s" % (TRIAL_MS // 1000))
+            self.rebooting = True
+
+
 def _mqtt(fw):
     from net.mqtt_link import MqttLink
     return MqttLink(fw)
@@ -249,7 +281,7 @@ def main(argv):
     """Boots the firmware (safemode.run: again after each reboot or crash on the simulated
     board; on the chip a reboot is a reset). Returns the last boot's Firmware."""
     import safemode
-    return safemode.run(_args(argv), make_board, Firmware)
+    return safemode.run(_args(argv), make_board, Firmware, TRIAL)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ The interface (everything outside this module uses only this):
 - commands: `set_ssr_mode`, `set_relay_mode`, `boost_on`, `boost_off`, `set_param`,
   `save_params`, `load_params`, `format_params`, `reset_energy`, `save_energy`, `restart`;
   a refused command raises Refused (a ValueError saying what is wrong) and changes nothing.
-- reads: `param_text(n)`, `params_text()`, `heater_state()`, `storage_state()`.
+- reads: `param_text(n)`, `params_text()`, `heater_state()`, `storage_state()`,
+  `window_figures()` (the last window as captured: the self-test's).
 - the loop's own calls (main.py): `step()`, `next_start()`, `summary()`.
 
 `step()` is the hot path (it must not allocate: host_tests/test_hot_path.py runs it under
@@ -378,6 +379,17 @@ class Realtime:
         s = self.store
         return {"faults": s.fault_count if s else 0,
                 "recent": [{"record": n, "what": w} for n, w in s.faults] if s else []}
+
+    def window_figures(self):
+        """The last window as captured, for the self-test (selftest.py): (sample pairs, µs
+        they spanned, the sample period asked for in 1/256 µs, the worst lateness of a sample
+        in µs, zero crossings of the voltage seen, the tracked zero of V and of I in 1/256
+        count). Its imports are here: a board that never runs the self-test keeps none of it."""
+        from router import window as w
+        a = self.acc
+        m = self.measure
+        return (a[w.N], tdiff(a[w.T1], a[w.T0]), a[w.IN_PERIOD], a[w.LATE],
+                a[w.NRISE] + a[w.NFALL], m.v_mid_q8, m.i_mid_q8)
 
     def heater_state(self):
         """Who drives the heater and why, for the API (a dict; legionella's last_day is a local

@@ -65,6 +65,7 @@ class Guard:
         self.reason = None       # why this boot is in safe mode, or None
         self.healthy = False     # this start has become healthy (the watchdog runs)
         self.watchdog = False
+        self.trial = False       # this start is a new version's trial (otaboot.py)
 
     def _save(self):
         return self.store.write(RECORD, self.rec)
@@ -114,6 +115,10 @@ class Guard:
             self.rec["failed"] = 0
             self._save()
         print("healthy: the watchdog runs")
+        if self.trial:          # an update's new version: it stays
+            self.trial = False
+            import otaboot
+            otaboot.confirm()
 
     def resetting(self):
         """A reset is asked for (a reboot, Ctrl-C at the console, which a deploy's reset
@@ -131,11 +136,12 @@ class Guard:
 
 
 # --- main.py's boot loop ------------------------------------------------------------------------
-def run(opts, make_board, firmware):
+def run(opts, make_board, firmware, trial=False):
     """Boot the firmware (main.py's main): count the start, then the router (a `firmware`
     (board, store, opts, guard, None)) or the safe mode (the same with the reason); a crash is
     saved and the board reset, which the simulated board does in this process (the house
-    goes on): the loop. Ctrl-C stops it at the REPL. Returns the last boot's firmware."""
+    goes on): the loop. Ctrl-C stops it at the REPL. Returns the last boot's firmware.
+    `trial`: this start is an update's (otaboot.boot()), for Guard.up to confirm."""
     import asyncio
     from records.store import Store
     # On the chip the board is made after the start is counted (making it can fail: its
@@ -145,6 +151,7 @@ def run(opts, make_board, firmware):
     faults = opts["flash-faults"]
     store = Store(board.data_dir if board else DATA_DIR, board.flash(faults) if faults else None)
     guard = Guard(store, SAFE_FILE if CHIP else board.data_dir + "/safe")
+    guard.trial = trial
     while True:
         reason = guard.begin(_after_reset(board))
         fw = None

@@ -37,9 +37,15 @@ def test_every_documented_example_works(api):  # noqa: F811
 def test_openapi_lists_the_same_endpoints():
     spec = yaml.safe_load(open(os.path.join(ROOT, "docs", "openapi.yaml")))
     assert spec["openapi"].startswith("3.")
-    listed = {(p, prm["name"]) for p, ops in spec["paths"].items()
+    listed = {(p, prm["name"]) for p, ops in spec["paths"].items() if "get" in ops
               for prm in ops["get"]["parameters"] if prm["name"] != "value"}
     assert listed == {(p, k) for p, k, *_ in E.ENDPOINTS}
+    # the POST paths (an update's upload), in both documents
+    posted = {p for p, ops in spec["paths"].items() if "post" in ops}
+    assert posted == {p for p, *_ in E.POSTS} != set()
+    md = open(os.path.join(ROOT, "docs", "api.md")).read()
+    for p, *_ in E.POSTS:
+        assert "| `POST %s`" % p in md
 
 
 def test_generated_docs_are_current():

@@ -17,7 +17,7 @@ from router.energy import ROUTED, PRODUCED
 INTERFACE = {"state", "running", "set_ssr_mode", "set_relay_mode", "boost_on", "boost_off",
              "heater_state", "storage_state", "set_param", "save_params",
              "load_params", "format_params", "reset_energy", "save_energy", "restart", "param",
-             "param_text", "params_text", "step", "next_start", "summary"}
+             "param_text", "params_text", "window_figures", "step", "next_start", "summary"}
 
 
 def router(tmp_path=None):

@@ -5,7 +5,7 @@ the figures per feature).
 
 - With PSRAM, everything on (MQTT to a real mosquitto, the remote relay, two phones loading
   the dashboard) runs in PSRAM_BUDGET_KB: no failed request, no MemoryError.
-- Without PSRAM the target is not met yet: the image needs ~205 KB of the chip's heap with
+- Without PSRAM the target is not met yet: the image needs ~220 KB of the chip's heap with
   MQTT on where a WROOM module has ~110 KB. Until the cuts are made, the live heap after boot
   may not grow (LIVE_BOOT_KB), and the target itself is an expected failure that turns into
   a failure the day it passes (strict), so that it is then held for good.
@@ -15,8 +15,10 @@ import pytest
 import device_heap as dh
 from test_mqtt import Broker
 
-LIVE_BOOT_KB = 157          # chip KB, defaults; measured 153.2 (bench/memory.py, 2026-12-03;
-                             # 149.9 before safe mode, its boot record and guard: +3.3)
+LIVE_BOOT_KB = 159          # chip KB, defaults; measured 156.4 (bench/memory.py, 2026-12-03):
+                             # 149.9 before safe mode (+3.3), the self-test (+1.1) and the
+                             # update's upload and swap (+2.0), each loaded lazily but for
+                             # its hooks and handlers
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +58,7 @@ def test_the_device_image_does_not_grow_while_it_is_cut_down(image, tmp_path):
     assert dh.chip_kb(r["live_boot"]) <= LIVE_BOOT_KB
 
 
-@pytest.mark.xfail(strict=True, reason="not met yet: the image needs ~205 KB of the chip's heap "
+@pytest.mark.xfail(strict=True, reason="not met yet: the image needs ~220 KB of the chip's heap "
                    "with MQTT on (docs/hardware.md, Memory)")
 def test_without_psram_it_routes_serves_two_phones_and_runs_mqtt(image, tmp_path, services):
     heap = dh.host_heap(dh.NO_PSRAM_KB)

@@ -86,6 +86,16 @@ def endpoints():
     return out
 
 
+def posts():
+    """(path, usage, what it does, example command) of each POST path (E.POSTS)."""
+    out = []
+    for path, _, usage, handler in E.POSTS:
+        what, _, ex = " ".join(ln.strip() for ln in handler.__doc__.strip().splitlines()
+                               ).partition(" example: ")
+        out.append((path, usage, what, ex))
+    return out
+
+
 def api_md():
     lines = [
         "# HTTP API (MaxPV! v3.1)",
@@ -119,6 +129,8 @@ def api_md():
     for path, key, usage, what, ex in endpoints():
         example = "`curl 'http://maxpv.local%s?%s'`" % (path, ex) if ex else ""
         lines.append("| `%s?%s` | %s | %s |" % (path, usage, what, example))
+    for path, usage, what, ex in posts():
+        lines.append("| `POST %s` (%s) | %s | `%s` |" % (path, usage, what, ex))
     rows31, all31 = data.LAYOUTS["3.1"]
     all360 = data.LAYOUTS["3.60"][1]
     lines += ["", "## Data list (`data=NN`, `alldata`)", "",
@@ -192,6 +204,21 @@ def openapi_yaml():
                     " is not the router's, refused",
                     "        \"429\":", "          description: too many wrong passwords from this"
                     " address; try again after Retry-After seconds"]
+    for path, usage, what, _ in posts():
+        out += ["  %s:" % path, "    post:", "      summary: \"%s\"" % usage,
+                "      description: \"%s\"" % what.replace('"', "'"),
+                "      requestBody:", "        required: true", "        content:",
+                "          application/octet-stream:", "            schema:",
+                "              type: string", "              format: binary",
+                "      responses:",
+                "        \"200\":", "          description: staged; swapped in at the next reboot",
+                "        \"400\":", "          description: the bundle is refused, and why; nothing"
+                " changed",
+                "        \"401\":", "          description: admin password required",
+                "        \"403\":", "          description: no admin password set, cross-site or a"
+                " Host that is not the router's",
+                "        \"409\":", "          description: the last update is still on trial",
+                "        \"507\":", "          description: the flash failed while staging"]
     return "\n".join(out) + "\n"
 
 

@@ -26,6 +26,8 @@ set up .venv/:
     tools/flash.py flash --port P --firmware F   erase the flash, write MicroPython F
     tools/flash.py deploy --port P [--image DIR] [--arch A] [--no-reset]
     tools/flash.py monitor --port P              the serial console
+    tools/flash.py ota HOST [--password P] [--image DIR] [--version V] [--no-reboot]
+    tools/flash.py bundle FILE [--image DIR] [--version V]   the bundle alone (the admin page)
 
 The image holds every module precompiled for the ESP32 (`mpy-cross -march=xtensawin`: viper
 becomes native Xtensa code, and importing .mpy needs a fraction of the RAM that compiling .py
@@ -50,6 +52,15 @@ board on connecting (mpremote `resume`; the running program is still interrupted
 Ctrl-C) nor resets it at the end: the board stays at its prompt. A MicroPython without reset
 needs it: the unix port the tests deploy to, behind a pseudo-terminal
 (host_tests/test_flash_deploy.py).
+
+`ota HOST` updates a board over the network (HOST: its address or NAME.local, with :PORT if
+not 80): it builds the image, makes it one bundle (firmware/ota/bundle.py defines the format:
+the files, each with its SHA-256 and size, the version, the total), sends it to the board's
+/api/update with the admin password (which an update needs), reboots the board, which swaps
+it in, and waits for the board to say that the new version's start was healthy (confirmed)
+or that it was rolled back, and why. `--no-reboot` stops after the upload: the bundle waits
+on the board for its next reboot. `--image DIR` sends a built folder as it is, `--version V`
+names it (default: firmware/api/endpoints.py's VERSION), `--bundle FILE` keeps the bundle.
 """
 import argparse
 import hashlib
@@ -117,6 +128,117 @@ def build(out=BUILD, arch=ARCH):
     for name in web.build(os.path.join(out, "www")):
         built.append(os.path.join("www", name + ".gz"))
     return built
+
+
+# ---- the update bundle and ota -------------------------------------------------------------
+
+def source_version():
+    with open(os.path.join(FIRMWARE, "api", "endpoints.py")) as f:
+        return re.search(r'^VERSION = "([^"]+)"', f.read(), re.M).group(1)
+
+
+def _bundle_format():
+    sys.path.insert(0, FIRMWARE)
+    try:
+        from ota import bundle
+    finally:
+        sys.path.remove(FIRMWARE)
+    return bundle
+
+
+def make_bundle(image, out, version=None):
+    """Write the bundle of the built folder `image` to the file `out`; returns its size."""
+    fmt = _bundle_format()
+    files = []
+    for rel in sorted(image_files(image)):
+        path = os.path.join(image, rel)
+        with open(path, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        why = fmt.bad_path(rel)
+        if why:
+            sys.exit("ota: %s cannot go in a bundle (%s)" % (rel, why))
+        files.append((rel, os.path.getsize(path), digest))
+    head = fmt.head(version or source_version(), files)
+    with open(out, "wb") as f:
+        f.write(head)
+        for rel, _, _ in files:
+            with open(os.path.join(image, rel), "rb") as src:
+                shutil.copyfileobj(src, f)
+    return os.path.getsize(out)
+
+
+def _http(host, method, path, password=None, body=None, length=None, timeout=30):
+    """(status, text) of one request to the board; OSError if it does not answer."""
+    import base64
+    import http.client
+    c = http.client.HTTPConnection(host, timeout=timeout)
+    h = {}
+    if password:
+        h["Authorization"] = "Basic " + base64.b64encode(("admin:" + password).encode()).decode()
+    if length is not None:
+        h["Content-Length"] = str(length)
+        h["Content-Type"] = "application/octet-stream"
+    try:
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        return r.status, r.read().decode("utf-8", "replace")
+    finally:
+        c.close()
+
+
+def ota(host, password=None, image=None, version=None, arch=ARCH, reboot=True, keep=None,
+        wait=180):
+    """Build (unless `image`), bundle, upload to `host`, reboot it and wait for the verdict.
+    Returns 0 when the new version is confirmed (or staged, without `reboot`)."""
+    import json
+    import tempfile
+    import time
+    if image is None:
+        image = BUILD if arch == ARCH else BUILD + "-" + arch
+        build(image, arch)
+    tmp = None
+    if keep is None:
+        tmp = tempfile.mkdtemp(prefix="maxpv-ota-")
+        keep = os.path.join(tmp, "update.bin")
+    try:
+        size = make_bundle(image, keep, version)
+        print("ota: bundle of %d bytes, sending it to %s" % (size, host))
+        with open(keep, "rb") as f:
+            try:
+                status, text = _http(host, "POST", "/api/update", password, f, size, 300)
+            except OSError as e:
+                print("ota: the board did not take it (%s)" % e)
+                return 1
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print("ota: %d %s" % (status, text.strip()))
+    if status != 200:
+        return 1
+    if not reboot:
+        return 0
+    status, text = _http(host, "GET", "/api/action?rebootesp", password)
+    print("ota: reboot: %d %s" % (status, text.strip()))
+    end = time.monotonic() + wait
+    last = None
+    while time.monotonic() < end:
+        time.sleep(1)
+        try:
+            status, text = _http(host, "GET", "/api/get?ota", timeout=5)
+            s = json.loads(text)
+        except (OSError, ValueError):
+            continue            # rebooting
+        if s.get("state") != last:
+            last = s.get("state")
+            print("ota: %s" % last)
+        if last == "confirmed" and s.get("version") == s.get("new"):
+            print("ota: version %s runs, confirmed" % s["version"])
+            return 0
+        if last == "rolled_back":
+            print("ota: rolled back to %s: %s" % (s.get("version"), s.get("reason")))
+            return 1
+    print("ota: no verdict from the board in %d s (last state: %s)" % (wait, last))
+    return 1
 
 
 # ---- flash ------------------------------------------------------------------------------
@@ -403,6 +525,24 @@ def main(argv=None):
                    "connecting (mpremote resume) nor reset it at the end (e.g. the unix port)")
     m = sub.add_parser("monitor", help="the serial console (mpremote repl); Ctrl-] leaves")
     m.add_argument("--port", required=True, help="the board's serial port")
+    u = sub.add_parser("bundle", help="build the image and write its update bundle to FILE "
+                       "(for the admin page's update form)")
+    u.add_argument("file")
+    u.add_argument("--image", help="bundle this built folder as it is (no build)")
+    u.add_argument("--version", help="the bundle's version (default: endpoints.VERSION)")
+    u.add_argument("--arch", default=ARCH, help="mpy-cross -march (default %(default)s)")
+    o = sub.add_parser("ota", help="update a board over the network, with rollback",
+                       description="Build the image, send it as one bundle to the board's "
+                       "/api/update (the admin password is needed), reboot it and wait until "
+                       "the new version is confirmed healthy, or rolled back.")
+    o.add_argument("host", help="the board's address or NAME.local (HOST:PORT if not 80)")
+    o.add_argument("--password", help="the admin password (asked for when not given)")
+    o.add_argument("--image", help="send this built folder as it is (no build)")
+    o.add_argument("--version", help="the bundle's version (default: endpoints.VERSION)")
+    o.add_argument("--arch", default=ARCH, help="mpy-cross -march (default %(default)s)")
+    o.add_argument("--bundle", help="keep the bundle in this file")
+    o.add_argument("--no-reboot", action="store_true", help="upload only: the board swaps it "
+                   "in at its next reboot")
     a = ap.parse_args(argv)
     if a.cmd == "build":
         out = a.out or (BUILD if a.arch == ARCH else BUILD + "-" + a.arch)
@@ -412,6 +552,18 @@ def main(argv=None):
         flash(a.port, a.firmware, a.baud)
     elif a.cmd == "deploy":
         deploy(a.port, a.image, a.arch, not a.no_reset)
+    elif a.cmd == "bundle":
+        image = a.image
+        if image is None:
+            image = BUILD if a.arch == ARCH else BUILD + "-" + a.arch
+            build(image, a.arch)
+        print("%s: %d bytes" % (a.file, make_bundle(image, a.file, a.version)))
+    elif a.cmd == "ota":
+        password = a.password
+        if password is None and sys.stdin.isatty():
+            import getpass
+            password = getpass.getpass("admin password of %s: " % a.host)
+        sys.exit(ota(a.host, password, a.image, a.version, a.arch, not a.no_reboot, a.bundle))
     else:
         sys.exit(monitor(a.port))
 

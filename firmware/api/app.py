@@ -6,13 +6,14 @@ clients keep working. Unlike the original, a request that cannot be served gets 
 and a body that starts with the original words ("Unknown request", "Bad request") and then
 says what is wrong; such a request changes nothing.
 
-Protection the original lacked: the paths that change something (/api/set, /api/action)
-are guarded by api/guard.py (the admin password with its slow-down, the Host check against
+POST goes only to the paths of endpoints.POSTS (an update's upload, guarded by its
+handler). Protection the original lacked: the paths that change something (/api/set,
+/api/action) are guarded by api/guard.py (the admin password with its slow-down, the Host check against
 DNS rebinding, cross-site Origin/Referer; reads stay open); connections are bounded in
 number, size and time by api/server.py.
 """
 from api.server import Server
-from api.endpoints import PATHS, fail, serve
+from api.endpoints import PATHS, POSTS, fail, serve
 from api.guard import refusal
 
 
@@ -37,6 +38,14 @@ def make_app(backend):
 
     for p, _, _ in PATHS:
         route(p)
+
+    def post(path, handler):
+        async def posted(req):
+            return await handler(backend, req)
+        app.post(path)(posted)
+
+    for p, _, _, h in POSTS:
+        post(p, h)
 
     @app.errorhandler(404)
     async def not_found(req):

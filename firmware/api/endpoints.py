@@ -54,6 +54,7 @@ class Backend:
         self.mqtt = None               # net.mqtt_link.MqttLink once MQTT has been enabled
         self.remote_relay = None       # net.remote_relay.RemoteRelay once it has been enabled
         self.safemode = None           # safemode.Guard: this boot's start and safe mode
+        self.firmware = None           # main.Firmware, for the self-test (selftest.py)
 
 
 def fail(body, status=400):
@@ -136,9 +137,10 @@ def _get_versionweb(b, a):
 
 
 def _get_versionmaxpv(b, a):
-    """MaxPV! API version served: 3.1
+    """the version of the firmware running (the original's "ESP code version", same plain
+    form: numbers and dots); it changes with an update (/api/update)
     example: versionmaxpv"""
-    return API_VERSION
+    return VERSION
 
 
 def _get_relaystate(b, a):
@@ -268,6 +270,35 @@ def _get_remoterelay(b, a):
         return _json({"state": "off", "last_error": None,
                       "target": "http://%s:%d" % (c("remoterelay_ip"), c("remoterelay_port"))})
     return _json(b.remote_relay.state())
+
+
+def _get_ota(b, a):
+    """the update over the network, JSON: version (running), state (none; staged: a verified
+    bundle waits for the next reboot; backup, install, rollback: a swap under way; trial: the
+    new version's first start, confirmed once healthy, else rolled back at the next boot;
+    confirmed; rolled_back), new and previous (the versions of the last update), reason (why
+    it was rolled back, or null), upload (this boot's last upload: result receiving, staged
+    or refused, and why)
+    example: ota"""
+    from otastate import read
+    s = read() or {}
+    return _json({"version": VERSION, "state": s.get("state", "none"),
+                  "new": s.get("version"), "previous": s.get("from"),
+                  "reason": s.get("why"), "upload": getattr(b, "ota_upload", None)})
+
+
+def _get_selftest(b, a):
+    """the last self-test's report, JSON (kept on the flash): state (idle: none has run,
+    running, done), uptime (s after boot it started), utc (its UNIX time, or null while the
+    clock is not set), seconds (its length), summary (in words), checks (in order, each: id,
+    ok: true, false or null when it could not be judged, value and unit measured, expected,
+    text: what it means and what to do), modes (the SSR's and the relay's after it), note
+    (a boost it ended, a test a reset cut short), error (why it stopped early). The checks'
+    ids: adc_read, sample_rate, rmt_latency, adc_mid_v, adc_mid_i, zero_crossings,
+    mains_voltage, ct_idle, relay (docs/setup.md, Self-test)
+    example: selftest"""
+    import selftest
+    return _json(selftest.report(b.firmware))
 
 
 def _get_safemode(b, a):
@@ -443,6 +474,14 @@ def _booston(b, a):
     b.rt.boost_on()
 
 
+def _selftest(b, a):
+    """start the self-test (about 12 s; at the first start it runs by itself): the SSR is
+    stopped from its current check on and the relay switched off, on and off, then both
+    modes are given back; a running boost ends. Its report: /api/get?selftest"""
+    import selftest
+    return "Self-test started" if selftest.start(b.firmware) else "Self-test already running"
+
+
 def _boostoff(b, a):
     """stop the boost
     example: boostoff"""
@@ -486,6 +525,8 @@ ENDPOINTS = (
     ("/api/get", "heater", "heater", _get_heater),
     ("/api/get", "storage", "storage", _get_storage),
     ("/api/get", "safemode", "safemode", _get_safemode),
+    ("/api/get", "ota", "ota", _get_ota),
+    ("/api/get", "selftest", "selftest", _get_selftest),
     ("/api/get", "remoterelay", "remoterelay", _get_remoterelay),
     ("/api/set", "param", "param=NN&value=V", _set_param),
     ("/api/set", "relaymode", "relaymode&value=M", _set_relaymode),
@@ -504,8 +545,28 @@ ENDPOINTS = (
     ("/api/action", "rebootesp", "rebootesp", _rebootesp),
     ("/api/action", "booston", "booston", _booston),
     ("/api/action", "boostoff", "boostoff", _boostoff),
+    ("/api/action", "selftest", "selftest", _selftest),
     ("/api/history", "power", "power", _history_power),
     ("/api/history", "relay", "relay", _history_relay),
+)
+
+
+async def _post_update(b, req):
+    """install a new version of the firmware: the body is an update bundle (tools/flash.py
+    ota builds and sends it; its format: firmware/ota/bundle.py), checked file by file as it
+    is written to the flash; it is swapped in at the next reboot, and rolled back at the
+    boot after if its start does not become healthy within a minute (/api/get?ota). Needs an
+    admin password set (403 without one) and given (401); a bundle that does not check is
+    refused (400) and nothing changes
+    example: curl -u admin:P --data-binary @build/update.bin http://maxpv.local/api/update"""
+    from ota.upload import receive
+    return await receive(b, req)
+
+
+# the paths that take a POST, their body streamed to their handler (b, request): the
+# module that reads it is imported only when one comes
+POSTS = (
+    ("/api/update", "update", "POST body: an update bundle", _post_update),
 )
 
 

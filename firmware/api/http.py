@@ -1,5 +1,6 @@
-"""Requests, routes and answers for the API and the web UI: HTTP/1.0, GET and HEAD only,
-one request a connection.
+"""Requests, routes and answers for the API and the web UI: HTTP/1.0, GET and HEAD, and POST
+on the few paths registered with `post` (the update's upload: its body is left on the
+stream for the handler, never read here), one request a connection.
 
 Why not microdot, which the firmware used until it was measured on the device image: it
 kept 25.5 KB of the chip's heap (bench/memory.py) for what this firmware uses of it, exact
@@ -10,7 +11,7 @@ cannot be parsed) in a fifth of that. Routes are a dict of exact paths, so no re
 expression ever sees a path.
 """
 
-MAX_BODY = 1024             # no request of this API has a body; a longer one is refused (413)
+MAX_BODY = 1024             # no GET of this API has a body; a longer one is refused (413)
 CHUNK = 1024                # a file is sent this much at a time
 DEFAULT_TYPE = "text/plain; charset=UTF-8"
 
@@ -30,6 +31,8 @@ class Headers(dict):
 
 class Request:
     too_long = False        # its body was over MAX_BODY (left unread)
+    length = 0              # its Content-Length (-1: none given)
+    body = None             # a POST to a `post` path: the stream its body is still on
 
     def __init__(self, method, url, headers, client_addr):
         self.method = method
@@ -66,10 +69,11 @@ def parse_query(query):
     return args
 
 
-async def read_request(stream, client_addr):
+async def read_request(stream, client_addr, posts=()):
     """The request on `stream` (its readline and readexactly), or None if the client sent
     nothing. Raises ValueError (or UnicodeError) for what is not an HTTP request; a body
-    over MAX_BODY is left unread and the request answered 413."""
+    over MAX_BODY is left unread and the request answered 413, except a POST to one of
+    `posts`, whose body is its handler's to read (`body`, `length`)."""
     line = (await stream.readline()).strip()
     if not line:
         return None
@@ -77,7 +81,7 @@ async def read_request(stream, client_addr):
     if not version.startswith("HTTP/"):
         raise ValueError("not HTTP: " + version)
     headers = Headers()
-    length = 0
+    length = -1
     while True:
         line = (await stream.readline()).strip().decode()
         if not line:
@@ -89,9 +93,12 @@ async def read_request(stream, client_addr):
         if name == "content-length":
             length = int(value)
     req = Request(method, url, headers, client_addr)
-    if length > MAX_BODY:
+    req.length = length
+    if method == "POST" and req.path in posts:
+        req.body = stream
+    elif length > MAX_BODY:
         req.too_long = True
-    elif length:
+    elif length > 0:
         await stream.readexactly(length)
     return req
 
@@ -163,6 +170,7 @@ class App:
 
     def __init__(self):
         self.routes = {}
+        self.posts = {}         # path -> handler of its POST
         self.named = None
         self.before = []
         self.error_handlers = {}
@@ -173,6 +181,12 @@ class App:
                 self.named = f
             else:
                 self.routes[path] = f
+            return f
+        return register
+
+    def post(self, path):
+        def register(f):
+            self.posts[path] = f
             return f
         return register
 
@@ -198,12 +212,17 @@ class App:
             return await self.error(req, 413, "Payload too large")
         path = req.path
         f = self.routes.get(path)
+        if req.body is not None:
+            f = self.posts[path]
+        elif path in self.posts:
+            return Response("Method not allowed: %s answers POST only" % path, 405,
+                            {"Allow": "POST"})
         name = None
         if f is None and self.named and path.count("/") == 1 and len(path) > 1:
             f, name = self.named, path[1:]
         if f is None:
             return await self.error(req, 404, "Not found")
-        if req.method not in ("GET", "HEAD"):
+        if req.method not in ("GET", "HEAD") and req.body is None:
             return Response("Method not allowed: %s answers GET only" % path, 405,
                             {"Allow": "GET, HEAD"})
         try:

@@ -21,7 +21,8 @@ The limits, and why:
   4. Throughput does not suffer: one asyncio loop serves one request at a time anyway.
 - HEAD_MS = 5 s for the whole request head (and body), counted from the connection: a LAN
   client sends it in one packet, a slowloris never finishes it. CONN_MS = 15 s for the whole
-  exchange, the answer included (a client that stops reading). One task (`_reap`, every
+  exchange, the answer included (a client that stops reading; an update's upload, its body
+  streamed to the flash, is given ota/upload.py's UPLOAD_MS instead). One task (`_reap`, every
   REAP_MS) holds every connection to these: a wait_for per connection costs two tasks and a
   closure, and that garbage, with 4 clients hammering, ran the test heap out.
 - MAX_HEAD = 4 kB read in all, lines up to MAX_LINE, read 256 bytes at a time:
@@ -84,6 +85,7 @@ class _Head:
         self.ended = False      # the blank line that ends the head has been read
         self.done = False       # the request has been read (or refused)
         self.late = False       # the reaper has cancelled it
+        self.limit = CONN_MS    # the whole exchange's time (an upload's handler gives more)
         self.t0 = time.ticks_ms()
         self.task = asyncio.current_task()
 
@@ -267,7 +269,7 @@ class Server(App):
             now = time.ticks_ms()
             for c in self.conns:
                 age = time.ticks_diff(now, c.t0)
-                if not c.late and (age > CONN_MS or (age > HEAD_MS and not c.done)):
+                if not c.late and (age > c.limit or (age > HEAD_MS and not c.done)):
                     c.late = True
                     c.task.cancel()
 
@@ -330,7 +332,7 @@ class Server(App):
 
     async def _exchange(self, head, writer):
         try:
-            req = await read_request(head, writer.get_extra_info("peername"))
+            req = await read_request(head, writer.get_extra_info("peername"), self.posts)
         except MemoryError:
             raise
         except Exception as e:

@@ -305,6 +305,12 @@ class Esp32Board:
     def ssr_off(self):
         self._cut()
 
+    def probe(self, what):
+        """A self-test measurement (board/esp32_probe.py, imported only then): "adc" ->
+        {"us": µs of one read_u16}; "rmt" -> {"us": the RMT's start latency or None, "how"}."""
+        from board.esp32_probe import run
+        return run(self, what)
+
     def relay(self, on):
         self._relay_value(1 if on else 0)
 

@@ -245,3 +245,22 @@ class RTC:
 
 def unique_id():
     return b"\x24\x6f\x28\x9a\x5a\x17"      # a MAC-like id: the AP is MaxPV-5A17
+
+
+def time_pulse_us(pin, pulse_level, timeout_us=1000000):
+    """As the port's: waits (up to timeout_us) for the pin to be at pulse_level, then times
+    how long it stays there (-1: it never got there, -2: it did not end in time). The level
+    is the pad's (pad_level: the RMT train routed to it) on the RMT's clock, polled as fast
+    as the unix port goes."""
+    import esp32
+    now = esp32.RMT.now
+    pid = pin.id if isinstance(pin, Pin) else pin
+    t0 = now()
+    while pad_level(pid, now()) != pulse_level:
+        if (now() - t0) & 0x3FFFFFFF >= timeout_us:
+            return -1
+    t1 = now()
+    while pad_level(pid, now()) == pulse_level:
+        if (now() - t1) & 0x3FFFFFFF >= timeout_us:
+            return -2
+    return (now() - t1) & 0x3FFFFFFF

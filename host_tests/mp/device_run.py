@@ -78,6 +78,8 @@ async def _report():
 
 def main(argv):
     data, port = argv[1], int(argv[2])
+    import boot                     # first, as on the chip (an update's swap: otaboot.py)
+    del boot
     _wire()
     _configure(data, port, argv[3:])
     gc.collect()

@@ -24,6 +24,7 @@ from . import scenario as _scenario
 from .clock import START_US, VirtualClock
 
 SIM_DAY_EPOCH = 1782000000 // 86400 * 86400   # 2026-06-21 00:00 UTC
+WIRINGS = ("", "clamp-open", "no-mains", "swapped")   # SimBoard's `wiring`
 
 
 def _t(d, key, default):
@@ -43,12 +44,23 @@ class SimBoard(VirtualClock):
 
     `crash`: the firmware crashes (RuntimeError from capture) in the first window of each of
     its first `crash` boots since power-up (main.py --crash N): how host_tests/test_safe_mode.py
-    makes a firmware that fails at start."""
+    makes a firmware that fails at start.
+
+    `wiring`: the board wired wrong, as a newcomer may (main.py --wiring), for the self-test
+    to find: "clamp-open" (the CT clamp not closed around the cable: no current through it),
+    "no-mains" (the voltage transformer not plugged in: the voltage input sees its bias
+    only, while the house has its mains), "swapped" (the clamp on the voltage input and the
+    transformer on the current input); "" wired right."""
     NAME = "sim"
     WDT_TIMEOUT_MS = 8000
 
     def __init__(self, scenario="clear_day", speed=None, data_dir="sim_data", start_us=START_US,
-                 clock_known=True, crash=0):
+                 clock_known=True, crash=0, wiring=""):
+        if wiring not in WIRINGS:
+            raise ValueError("wiring must be one of %s" % ", ".join(w or "''" for w in WIRINGS))
+        self.wiring = wiring
+        self._no_v = wiring == "no-mains"
+        self._swapped = wiring == "swapped"
         if isinstance(scenario, str):
             scenario = _scenario.load(scenario)
         elif isinstance(scenario, dict):
@@ -106,12 +118,24 @@ class SimBoard(VirtualClock):
             self.now += self._stall    # pre-empted (Wi-Fi/lwIP task, flash write) mid-window
             self._stall = 0
         self._samples += 1
-        r = self.adc_v.read_u16(self.world.voltage(float(self.now)))
+        if self._swapped:
+            r = self.adc_i.read_u16(self._current(float(self.now)))
+        else:
+            r = self.adc_v.read_u16(0.0 if self._no_v else self.world.voltage(float(self.now)))
         self.now += self.adc_us
         return r
 
     def read_i(self):
         t = float(self.now)
+        if self._swapped:
+            r = self.adc_v.read_u16(self.world.voltage(t))
+        else:
+            r = self.adc_i.read_u16(self._current(t))
+        self.now += self.adc_us
+        return r
+
+    def _current(self, t):
+        """Amps through the CT at `t` (what its input shows, the board's pick-up included)."""
         if self._clamp_open:
             x = 0.0
         elif self.i_lead_us:
@@ -122,9 +146,7 @@ class SimBoard(VirtualClock):
             x = self.world.current(t)
         if self.i_xtalk_a:
             x += self.i_xtalk_a * self.world.voltage(t) / 230.0
-        r = self.adc_i.read_u16(x)
-        self.now += self.adc_us
-        return r
+        return x
 
     def capture(self, acc):
         if self.resets < self.crash:
@@ -134,7 +156,8 @@ class SimBoard(VirtualClock):
         self._stall = st.stall_us
         self._samples = 0
         self.adc_i.bias_mv = self.bias_i_mv + st.bias_i_mv
-        self._clamp_open = self.scenario.manual.get("clamp") == "open"
+        self._clamp_open = (self.scenario.manual.get("clamp") == "open"
+                            or self.wiring == "clamp-open")
         n = _capture(self._read_v, self._read_i, self._ticks, acc)
         # The router's own work after a window (measure, control) before it fires.
         lo, hi = self.process_ms
@@ -158,6 +181,17 @@ class SimBoard(VirtualClock):
 
     def ssr_off(self):
         self.world.gate_off(float(self.now))
+
+    def probe(self, what):
+        """A self-test measurement, as Esp32Board.probe, answered with the model's own
+        figures: "adc" -> {"us": the modelled ADC conversion time (scenario timing adc_us)};
+        "rmt" -> {"us": the modelled RMT start latency (rmt_latency_us), "how"}."""
+        if what == "adc":
+            return {"us": float(self.adc_us)}
+        if what == "rmt":
+            return {"us": float(self.rmt_latency_us),
+                    "how": "the simulated board's RMT model (scenario timing rmt_latency_us)"}
+        raise ValueError(what)
 
     def relay(self, on):
         self.world.set_relay(on)

@@ -154,6 +154,15 @@ addStrings({
   "adm.pass.done": ["Mot de passe défini : il sera demandé à la prochaine modification.", "Password set: it will be asked for at the next change."],
   "adm.pass.gone": ["Mot de passe supprimé.", "Password removed."],
   "adm.backup": ["Sauvegarde", "Backup"],
+  "ota.title": ["Mise à jour du micrologiciel", "Firmware update"],
+  "ota.help": ["Un paquet (tools/flash.py bundle FICHIER) est vérifié pendant l'envoi, installé au redémarrage, et remplacé par la version précédente si elle ne démarre pas saine en une minute. Un mot de passe administrateur est nécessaire.",
+    "A bundle (tools/flash.py bundle FILE) is checked as it is sent, installed at the reboot, and replaced by the previous version if it does not start healthy within a minute. An admin password is needed."],
+  "ota.file": ["Paquet de mise à jour (.bin)", "Update bundle (.bin)"],
+  "ota.send": ["Envoyer la mise à jour", "Send the update"],
+  "ota.nofile": ["Choisissez d'abord un fichier.", "Choose a file first."],
+  "ota.sending": ["Envoi : {p} %", "Sending: {p} %"],
+  "ota.state": ["Version {version} en marche ; dernière mise à jour : {state}", "Version {version} running; last update: {state}"],
+  "ota.why": [" ({r})", " ({r})"],
   "adm.export": ["Exporter la configuration", "Export the configuration"],
   "adm.import": ["Importer une configuration (fichier .json)", "Import a configuration (.json file)"],
   "adm.import.bad": ["Fichier illisible : ce n'est pas une configuration JSON ({e}).", "Unreadable file: not a JSON configuration ({e})."],
@@ -171,6 +180,28 @@ addStrings({
   "adm.v.fw": ["Micrologiciel", "Firmware"],
   "adm.v.web": ["Interface web", "Web UI"],
   "adm.v.api": ["API MaxPV!", "MaxPV! API"],
+  "st.title": ["Autotest", "Self-test"],
+  "st.help": ["Vérifie le câblage et les mesures (environ 12 s) : le SSR est arrêté et le relais basculé arrêt-marche-arrêt, puis leurs modes sont rendus. Il s'est lancé seul au premier démarrage. Le détail de chaque vérification est en anglais.",
+    "Checks the wiring and the measurements (about 12 s): the SSR is stopped and the relay switched off-on-off, then their modes are given back. It ran by itself at the first start."],
+  "st.run": ["Lancer l'autotest", "Run the self-test"],
+  "st.idle": ["Aucun autotest n'a encore eu lieu.", "No self-test has run yet."],
+  "st.running": ["Autotest en cours…", "Self-test running…"],
+  "st.done.ok": ["Toutes les vérifications jugées sont bonnes.", "All the checks that could be judged passed."],
+  "st.done.bad": ["{n} vérification(s) en échec : voyez leur explication.", "{n} check(s) failed: read their explanation."],
+  "st.when": ["Fait {s} s après le démarrage.", "Done {s} s after the start."],
+  "st.ok": ["OK", "OK"],
+  "st.fail": ["Échec", "Failed"],
+  "st.unknown": ["Non jugé", "Unknown"],
+  "st.expected": ["attendu : {e}", "expected: {e}"],
+  "st.c.adc_read": ["Durée d'une lecture de l'ADC", "Time of one ADC read"],
+  "st.c.sample_rate": ["Cadence d'échantillonnage", "Sample rate"],
+  "st.c.rmt_latency": ["Délai de départ de l'impulsion (RMT)", "Gate pulse start latency (RMT)"],
+  "st.c.adc_mid_v": ["Point milieu de l'entrée tension", "Mid-point of the voltage input"],
+  "st.c.adc_mid_i": ["Point milieu de l'entrée courant", "Mid-point of the current input"],
+  "st.c.zero_crossings": ["Passages à zéro du secteur", "Mains zero crossings"],
+  "st.c.mains_voltage": ["Tension du secteur", "Mains voltage"],
+  "st.c.ct_idle": ["Courant, SSR arrêté", "Current with the SSR stopped"],
+  "st.c.relay": ["Relais", "Relay"],
 });
 
 const GROUPS = [
@@ -385,6 +416,35 @@ async function passCommand(pw, done) {
   }
 }
 
+// the update form: the bundle sent with its progress, then the router's answer and the state
+async function otaState() {
+  try {
+    const s = JSON.parse(await api.get("ota"));
+    say(el.otaState, t("ota.state", s) + (s.reason ? t("ota.why", { r: s.reason }) : ""), s.state !== "rolled_back");
+  } catch (e) {
+    say(el.otaState, e.message, false);
+  }
+}
+
+async function sendUpdate(ev) {
+  ev.preventDefault();
+  const file = el.otaFile.files[0];
+  if (!file) return say(el.otaResult, t("ota.nofile"), false);
+  el.otaBar.value = 0;
+  el.otaBar.hidden = false;
+  say(el.otaResult, t("ota.sending", { p: 0 }), true);
+  try {
+    const r = await api.upload(file, (f) => {
+      el.otaBar.value = f;
+      say(el.otaResult, t("ota.sending", { p: Math.round(100 * f) }), true);
+    });
+    say(el.otaResult, r.trim(), true);
+  } catch (e) {
+    say(el.otaResult, e.message, false);
+  }
+  otaState();
+}
+
 async function importFile() {
   const file = el.file.files[0];
   if (!file) return;
@@ -458,6 +518,43 @@ async function linkStates() {
   }
 }
 
+// the self-test's report (/api/get?selftest): each check marked ok, failed or unknown, with
+// the firmware's sentence; refreshed every second while a test runs
+const MARK = { true: ["ok", "st.ok", "✓"], false: ["bad", "st.fail", "✗"], null: ["muted", "st.unknown", "?"] };
+
+function showSelftest(r) {
+  const bad = r.checks.filter((c) => c.ok === false).length;
+  const words = r.state === "idle" ? t("st.idle") : r.state === "running" ? t("st.running")
+    : (bad ? t("st.done.bad", { n: bad }) : t("st.done.ok")) + " " + t("st.when", { s: r.uptime });
+  say(el.stSummary, words, r.state !== "done" || !bad);
+  el.stChecks.replaceChildren(...r.checks.map((c) => {
+    const [cls, word, sign] = MARK[c.ok];
+    const name = t("st.c." + c.id).startsWith("st.c.") ? c.id : t("st.c." + c.id);
+    const value = c.value === null ? "–" : `${c.value} ${c.unit}`;
+    return h("li", { "data-testid": "st-" + c.id, "data-ok": String(c.ok) },
+      h("strong", { class: cls, "data-testid": "st-mark" }, `${sign} ${t(word)}`), " ", name, ": ", value,
+      h("span", { class: "muted" }, " (" + t("st.expected", { e: c.expected }) + ")"),
+      h("p", { class: "help" }, c.text));
+  }));
+  el.stRun.disabled = r.state === "running";
+}
+
+async function selftest(run) {
+  const g = gen;
+  try {
+    if (run) say(el.stSummary, (await api.action("selftest")).trim(), true);
+    for (;;) {
+      const r = JSON.parse(await api.get("selftest"));
+      if (g !== gen) return;
+      showSelftest(r);
+      if (r.state !== "running") return;
+      await new Promise((done) => setTimeout(done, 1000));
+    }
+  } catch (e) {
+    if (g === gen) say(el.stSummary, e.message, false);
+  }
+}
+
 async function versions() {
   const g = gen;
   const rows = [["adm.v.fw", "version"], ["adm.v.web", null], ["adm.v.api", "versionmaxpv"]];
@@ -501,16 +598,31 @@ export default {
         h("div", { class: "field" }, h("label", { for: "adm-file" }, t("adm.import")),
           (el.file = h("input", { id: "adm-file", type: "file", accept: ".json,application/json", onchange: importFile }))),
         (el.importResult = h("div", { class: "result", "aria-live": "polite", "data-testid": "import-result" }))),
+      sec("ota", "ota.title", h("p", { class: "help" }, t("ota.help")),
+        h("form", { novalidate: true, onsubmit: sendUpdate, "data-testid": "ota-form" },
+          h("div", { class: "field" }, h("label", { for: "adm-ota" }, t("ota.file")),
+            (el.otaFile = h("input", { id: "adm-ota", type: "file", accept: ".bin,application/octet-stream", "data-testid": "ota-file" }))),
+          h("div", { class: "actions" }, h("button", { type: "submit", "data-testid": "ota-send" }, t("ota.send")),
+            (el.otaBar = h("progress", { max: 1, value: 0, hidden: true, "data-testid": "ota-progress" })))),
+        (el.otaResult = h("div", { class: "result", "aria-live": "polite", "data-testid": "ota-result" })),
+        (el.otaState = h("div", { class: "result", "aria-live": "polite", "data-testid": "ota-state" }))),
       sec("sys", "adm.system",
         h("div", { class: "actions" },
           h("button", { type: "button", class: "ghost", "data-testid": "reboot", onclick: () => reboot(false) }, t("adm.reboot")),
           h("button", { type: "button", class: "danger", "data-testid": "factory", onclick: () => reboot(true) }, t("adm.factory"))),
         (el.sysResult = h("div", { class: "result", "aria-live": "polite", "data-testid": "sys-result" }))),
+      sec("st", "st.title", h("p", { class: "help" }, t("st.help")),
+        h("div", { class: "actions" },
+          (el.stRun = h("button", { type: "button", class: "ghost", "data-testid": "selftest-run", onclick: () => selftest(true) }, t("st.run")))),
+        (el.stSummary = h("div", { class: "result", "aria-live": "polite", "data-testid": "selftest-summary" })),
+        (el.stChecks = h("ul", { class: "checks", "data-testid": "selftest-checks" }))),
       sec("ver", "adm.versions", h("table", { class: "grid" }, h("tbody", null,
         ["adm.v.fw", "adm.v.web", "adm.v.api"].map((k) => h("tr", null, h("th", { scope: "row" }, t(k)),
           (el["v-" + k] = h("td", { "data-testid": k.replace("adm.", "") }, "–")))))))));
     load();
     versions();
+    otaState();
+    selftest(false);
     linkStates();
   },
   unmount() {

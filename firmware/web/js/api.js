@@ -49,6 +49,31 @@ async function call(path, retry = true) {
   return body;
 }
 
+// An update bundle POSTed to /api/update with XMLHttpRequest, whose upload events give the
+// progress (fetch has none): `progress(fraction)`. The password as `call` asks for it.
+export async function upload(file, progress, retry = true) {
+  const r = await new Promise((done) => {
+    const x = new XMLHttpRequest();
+    x.open("POST", "/api/update");
+    x.setRequestHeader("X-Requested-With", "maxpv-ui");
+    const auth = sessionStorage.getItem(AUTH);
+    if (auth) x.setRequestHeader("Authorization", auth);
+    x.upload.onprogress = (e) => e.lengthComputable && progress(e.loaded / e.total);
+    x.onload = () => done({ status: x.status, body: x.responseText });
+    x.onerror = () => done({ status: 0, body: t("unreachable") });
+    x.send(file);
+  });
+  if (r.status === 401 && retry) {
+    const pw = await askPassword();
+    if (pw !== null) {
+      sessionStorage.setItem(AUTH, "Basic " + btoa("admin:" + pw));
+      return upload(file, progress, false);
+    }
+  }
+  if (r.status !== 200) throw new ApiError(r.status, r.body.trim() || String(r.status));
+  return r.body;
+}
+
 const q = encodeURIComponent;
 export const get = (what) => call("/api/get?" + what);
 export const setParam = (n, value) => call("/api/set?param=" + String(n).padStart(2, "0") + "&value=" + q(value));

@@ -35,7 +35,10 @@ def free_port():
 
 
 class Firmware:
-    """The firmware under MicroPython on the simulated board, serving HTTP on loopback."""
+    """The firmware under MicroPython on the simulated board, serving HTTP on loopback.
+    `wait` waits until its ping says `UP` ("running"; None: any answer)."""
+
+    UP = "running"
 
     def __init__(self, flash, scenario="load_steps", speed="1", port=None, extra=(), www=WWW,
                  args=()):
@@ -59,7 +62,8 @@ class Firmware:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                if get(self.base, "/api/get?ping")[1] == "running":
+                code, body, _ = get(self.base, "/api/get?ping")
+                if code == 200 and self.UP in (None, body):
                     return
             except OSError:
                 pass

@@ -21,6 +21,8 @@ def _update():
         otaboot.boot()
         import sys
         del sys.modules["otaboot"]
+    import sys
+    sys.modules.pop("otastate", None)     # main.py loads the version that now runs
 
 
 try:

@@ -139,11 +139,20 @@ def boot():
             return False
         if st == "staged":
             print("update: installing %s" % s.get("version"))
-            _clear(OLD)
-            import json
-            with open(MANIFEST) as f:
-                m = json.load(f)
-            _write(OLD_LIST, json.dumps(m))
+            try:
+                _remove(OLD_LIST)       # an earlier update's: never to be rolled back to
+                _clear(OLD)
+                import json
+                with open(MANIFEST) as f:
+                    m = json.load(f)
+                _write(OLD_LIST, json.dumps(m))
+            except Exception as e:
+                # nothing of the running version has moved yet: it stays as it is
+                sys.print_exception(e)
+                s["why"] = "the swap could not start: %s %s" % (type(e).__name__, e)
+                print("update: %s not installed: %s" % (s.get("version"), s["why"]))
+                _save(s, "rolled_back")
+                return False
             _save(s, "backup")
             st = "backup"
         if st == "backup":
@@ -195,16 +204,37 @@ def _backup():
             _rename(p, dst)
 
 
+def _sha(p):
+    import hashlib
+    import binascii
+    h = hashlib.sha256()
+    try:
+        with open(p, "rb") as f:
+            while True:
+                chunk = f.read(COPY)
+                if not chunk:
+                    break
+                h.update(chunk)
+    except OSError:
+        return None
+    return binascii.hexlify(h.digest()).decode()
+
+
 def _install():
     import json
     new = _new_files()
-    for _, p in new:
-        if _exists(NEW + "/" + p):      # else renamed already (the staging was complete)
+    for h, p in new:
+        if _exists(NEW + "/" + p):
             _rename(NEW + "/" + p, p)
+        elif _sha(p) != h:      # else renamed already by an install a cut stopped: checked
+            raise OSError("%s is neither staged nor installed" % p)
     names = [p for _, p in new]
     for p in CRITICAL:
-        if p not in names and _exists(OLD + "/" + p):
-            _remove(p)          # the previous version's (copied): the new one has none
+        # the previous version's (copied): the new one has none (the source or the compiled
+        # form of a module); boot.py and main.py stay whatever happens (every bundle has
+        # them: ota/bundle.py's MUST)
+        if p not in names and p not in ("boot.py", "main.py") and _exists(OLD + "/" + p):
+            _remove(p)
     _write(MANIFEST, json.dumps({"files": {p: h for h, p in new}, "complete": True}))
 
 

@@ -209,8 +209,13 @@ def test_deploy_copies_the_image_then_only_what_changed(image, board, tmp_path):
     assert board.files() == dict(image_files(changed), **saved)
 
     # Back to the image: main.py again, extra/old.txt removed with its folder; the records
-    # the firmware saved (never part of an image) are left as they are.
+    # the firmware saved (never part of an image) are left as they are. An update over the
+    # network that was on its trial is superseded: its state goes, so the reset that ends
+    # the deploy cannot roll the deployed files back.
+    (board.flash / "update").mkdir()
+    (board.flash / "update" / "state.json").write_text('{"state": "trial", "version": "x"}')
     copied, removed, unchanged, out = deploy(board, image)
+    assert not (board.flash / "update" / "state.json").exists()
     assert (copied, removed, unchanged) == (1, 1, len(files) - 1), out
     assert "remove extra/old.txt" in out
     assert not (board.flash / "extra").exists()
@@ -398,6 +403,6 @@ def test_deploy_to_a_chip_soft_resets_first_and_resets_at_the_end(image, monkeyp
     assert len(copied) == len(flash.image_files(str(image))) and not removed and not unchanged
     survey, rest = runs
     assert survey[1:4] == ["connect", "/dev/ttyUSB0", "exec"]
-    assert ", %d)" % flash.DEPLOY_WDT_MS in survey[4]
+    assert ", %d, 'update/state.json')" % flash.DEPLOY_WDT_MS in survey[4]
     assert rest[1:4] == ["connect", "/dev/ttyUSB0", "resume"] and rest[-2:] == ["+", "reset"]
     assert rest.count("cp") == len(copied) and "board reset" in capsys.readouterr().out

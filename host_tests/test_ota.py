@@ -73,8 +73,10 @@ def images(tmp_path_factory):
         "    async def run(self):\n        raise RuntimeError('a broken build')\n")])
     sick = _variant(v0, str(t / "sick"), NEW, [("HEALTHY_S = 10 ", "HEALTHY_S = 100000 "),
                                                ("TRIAL_MS = 60000", "TRIAL_MS = 3000")])
+    noboot = _variant(v1, str(t / "noboot"))
+    os.remove(os.path.join(noboot, "boot.py"))      # what runs the swap: never to be lost
     bundles = {}
-    for name, img in (("v1", v1), ("crash", crash), ("sick", sick)):
+    for name, img in (("v1", v1), ("crash", crash), ("sick", sick), ("noboot", noboot)):
         bundles[name] = str(t / (name + ".bin"))
         flash.make_bundle(img, bundles[name], NEW)
     return {"v0": v0, "v1": v1, "bundles": bundles, "tmp": t}
@@ -287,7 +289,9 @@ def test_a_bad_upload_is_refused_and_nothing_changes(images, board):
     assert code == 405 and "POST only" in body
     code, body = b.request("POST", "/api/get?version", b"x", password=PASSWORD)
     assert code == 405
-    for name, (data, why) in _broken(images["bundles"]["v1"]).items():
+    broken = _broken(images["bundles"]["v1"])
+    broken["no boot.py"] = (read(images["bundles"]["noboot"]), "the bundle has no boot.py")
+    for name, (data, why) in broken.items():
         code, body = b.upload(data)
         assert code == 400 and body.startswith("Bad request: the update is refused, nothing "
                                                "changed") and why in body, (name, body)

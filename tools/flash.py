@@ -137,13 +137,19 @@ def source_version():
         return re.search(r'^VERSION = "([^"]+)"', f.read(), re.M).group(1)
 
 
-def _bundle_format():
+def _firmware_module(name):
+    """A module of firmware/ that also runs on the PC (the bundle's format, the update's
+    state file): its definitions are the firmware's own, not a copy."""
+    import importlib
     sys.path.insert(0, FIRMWARE)
     try:
-        from ota import bundle
+        return importlib.import_module(name)
     finally:
         sys.path.remove(FIRMWARE)
-    return bundle
+
+
+def _bundle_format():
+    return _firmware_module("ota.bundle")
 
 
 def make_bundle(image, out, version=None):
@@ -330,7 +336,9 @@ def flash(port, firmware, baud=460800):
 # path", "-" when missing), the folders among DIRS that exist ("D dir"), the files the last
 # deploy wrote ("O path", from the manifest). If PATHS holds files the manifest does not,
 # the manifest is widened to them first (not complete), so that a deploy interrupted after
-# copying them still knows they are its own.
+# copying them still knows they are its own. A deploy supersedes an update over the network:
+# the update's state (firmware/otastate.py's STATE) goes first, or its journal, which the
+# soft reset may have taken on (boot.py), would roll the deployed files back at the reset.
 _SURVEY = """\
 import os, sys, json, hashlib, binascii
 if sys.platform == 'esp32':
@@ -349,13 +357,17 @@ def _h(p):
     except OSError:
         return '-'
     return binascii.hexlify(s.digest()).decode()
-def _survey(paths, dirs, manifest, wdt_ms):
+def _survey(paths, dirs, manifest, wdt_ms, update_state):
     if wdt_ms and sys.platform == 'esp32':
         try:
             import machine
             machine.WDT(timeout=wdt_ms)
         except Exception:
             pass
+    try:
+        os.remove(update_state)
+    except OSError:
+        pass
     try:
         with open(manifest) as f:
             old = json.load(f)['files']
@@ -378,7 +390,7 @@ def _survey(paths, dirs, manifest, wdt_ms):
         with open(manifest + '.tmp', 'w') as f:
             json.dump({'files': old, 'complete': False}, f)
         os.rename(manifest + '.tmp', manifest)
-_survey(%r, %r, %r, %r)
+_survey(%r, %r, %r, %r, %r)
 """
 
 # Runs on the board after the copies: removes the files of GONE and the folders they leave
@@ -448,8 +460,9 @@ def deploy(port, image=None, arch=ARCH, reset=True):
     # every folder on the way to each file, parents first
     dirs = sorted({"/".join(d.split("/")[:k]) for d in dirs for k in range(1, d.count("/") + 2)},
                   key=lambda d: (d.count("/"), d))
-    survey = _mpremote(port, reset, ["exec", _SURVEY % (sorted(files), dirs, MANIFEST,
-                                                        DEPLOY_WDT_MS if reset else 0)])
+    survey = _mpremote(port, reset, ["exec", _SURVEY % (
+        sorted(files), dirs, MANIFEST, DEPLOY_WDT_MS if reset else 0,
+        _firmware_module("otastate").STATE)])
     on_board, owned, present = {}, set(), set()
     for line in survey.splitlines():
         kind, _, rest = line.partition(" ")

@@ -28,7 +28,8 @@ MAX_FILES = 300
 MAX_BYTES = 1500000         # the image is ~0.2 MB; the flash partition of a 4 MB ESP32, ~2 MB
 PATH_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/"
 NOT_IMAGE = ("data", "update", "manifest.json", "safe")
-MUST = ("main.py", "otaboot.mpy", "otastate.mpy")
+# what the boot path runs (otaboot.CRITICAL): a version without one could never swap again
+MUST = ("boot.py", "main.py", "otaboot.mpy", "otastate.mpy")
 
 
 def bad_path(p):

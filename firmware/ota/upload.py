@@ -27,6 +27,7 @@ from ota import bundle
 from api.endpoints import TEXT, VERSION
 
 CHUNK = 1024
+BLOCK = 4096                # LittleFS: a file takes whole blocks (beyond ~128 bytes inline)
 UPLOAD_MS = 180000          # the whole upload: ~0.2 MB even at a poor Wi-Fi link's ~2 kB/s
 SPARE = 32768               # flash left free after the staging (the records must still save)
 REFUSED = "Bad request: the update is refused, nothing changed: "
@@ -37,6 +38,9 @@ NO_PASSWORD = ("Forbidden: an update replaces the whole firmware, so it needs an
 
 class Refusal(Exception):
     pass
+
+
+_busy = False               # an upload is being received: a second one would clear its files
 
 
 def _answer(b, status, text):
@@ -50,27 +54,44 @@ async def receive(b, req):
     if r is None and b.admin.rec is None:
         r = (NO_PASSWORD, 403, TEXT)
     if r is not None:
+        # read (within the connection's 15 s) so that the 401 arrives: a browser's upload
+        # learns it needs the password from it, and a reset connection would lose it
         await _discard(req)
         return r
+    global _busy
     try:
+        if _busy:
+            raise Refusal("another update is being received: wait for its answer")
         _ready(req)
     except Refusal as e:
         await _discard(req)
-        return _answer(b, 409 if "trial" in str(e) else 400, REFUSED + str(e))
+        return _answer(b, 409 if "trial" in str(e) or "another" in str(e) else 400,
+                       REFUSED + str(e))
     head = req.body
     head.limit = UPLOAD_MS
     b.ota_upload = {"result": "receiving", "why": None}
     body = _Body(head, req.length)
+    _busy = True
+    later = False           # the staging folder is still being cleared: not free yet
     try:
         s = await _stage(body)
     except Refusal as e:
         await _discard(req, body)
+        await _clear(otaboot.NEW)       # what landed is never marked; its room is the records'
         return _answer(b, 400, REFUSED + str(e))
     except OSError as e:
+        await _clear(otaboot.NEW)
         return _answer(b, 507, REFUSED + "the flash failed (%s)" % e)
     except BaseException:       # the connection died, or took over UPLOAD_MS
         b.ota_upload = {"result": "refused", "why": "the upload did not arrive whole"}
+        # this task is being cancelled: the clearing is another's, and the next upload waits
+        # for it (it would clear that one's files)
+        later = True
+        asyncio.create_task(_clear_then_free())
         raise
+    finally:
+        if not later:
+            _busy = False
     return _answer(b, 200, "Request successfully processed: version %s staged (%d files, %d "
                    "bytes); it is swapped in at the next reboot (/api/action?rebootesp), and "
                    "rolled back if it does not start healthy" % (s["version"], s["files"],
@@ -92,13 +113,22 @@ def _ready(req):
         raise Refusal("no Content-Length (411: the bundle's length must be given)")
     if n > bundle.MAX_BYTES + 64 * 1024:
         raise Refusal("over %d bytes" % bundle.MAX_BYTES)
+
+
+def _room(sizes):
+    """Refusal unless the flash holds the staged files: whole blocks each (LittleFS), two
+    blocks for each folder, SPARE left for the records. Asked once the manifest is in and
+    the older version's files are gone (statvfs walks the file system: once per upload)."""
+    need = SPARE
+    for size in sizes:
+        need += (size + BLOCK - 1) // BLOCK * BLOCK
     try:
         st = os.statvfs(".")
         free = st[0] * st[4]
     except (AttributeError, OSError):
-        free = None
-    if free is not None and free < n + SPARE:
-        raise Refusal("not enough flash: %d bytes free, the bundle needs %d" % (free, n + SPARE))
+        return
+    if free < need:
+        raise Refusal("not enough flash: %d bytes free, the files need %d" % (free, need))
 
 
 class _Body:
@@ -169,6 +199,14 @@ async def _clear(folder):
         await asyncio.sleep_ms(0)
 
 
+async def _clear_then_free():
+    global _busy
+    try:
+        await _clear(otaboot.NEW)
+    finally:
+        _busy = False
+
+
 def _mkdirs(path):
     d = ""
     for part in path.split("/")[:-1]:
@@ -196,6 +234,15 @@ async def _stage(body):
                 raise Refusal(str(e))
             f.write(line + "\n")
     os.rename(otaboot.LIST + ".tmp", otaboot.LIST)
+    sizes = []
+    folders = set()
+    with open(otaboot.LIST) as f:
+        for line in f:
+            entry = bundle.file_line(line.rstrip("\n"))
+            if entry:
+                sizes.append(entry[1])
+                folders.add(entry[2].rsplit("/", 1)[0] if "/" in entry[2] else "")
+    _room(sizes + [BLOCK] * (2 * len(folders)))
     with open(otaboot.LIST) as f:
         for line in f:
             entry = bundle.file_line(line.rstrip("\n"))

@@ -165,6 +165,7 @@ async def _measure(fw, m, owner):
     m["p_before"] = st.p
     m["routed_before"] = st.routed
     rt.set_ssr_mode(STOP)            # the heater off for the current and the relay checks
+    m["set"][0] = STOP
     if not await _settled(rt, b):
         return
     m["irms_off"] = st.irms
@@ -172,6 +173,7 @@ async def _measure(fw, m, owner):
     powers = []
     for mode in (STOP, 1, STOP):     # the relay off, forced on, off
         rt.set_relay_mode(mode)
+        m["set"][1] = mode
         if not await _settled(rt, b):
             return
         powers.append(st.p)
@@ -181,12 +183,14 @@ async def _measure(fw, m, owner):
     m["rmt_how"] = r["how"]
 
 
-def _restore(rt, owner):
-    """The owner's modes back, where the test's are still in force."""
+def _restore(rt, owner, set_by_test):
+    """The owner's modes back, where the last mode the test set is still in force (the
+    relay forced on included: a test that stops early must not leave it so); a mode the
+    owner changed meanwhile stays."""
     st = rt.state
-    if st.ssr_mode == STOP and owner[0] != STOP:
+    if set_by_test[0] is not None and st.ssr_mode == set_by_test[0] != owner[0]:
         rt.set_ssr_mode(owner[0])
-    if st.relay_mode == STOP and owner[1] != STOP:
+    if set_by_test[1] is not None and st.relay_mode == set_by_test[1] != owner[1]:
         rt.set_relay_mode(owner[1])
 
 
@@ -212,7 +216,7 @@ async def _run(fw, cut):
         rep["note"] = "The boost that was running was ended by the self-test."
     _report = rep
     store.write(RECORD, rep)
-    m = {}
+    m = {"set": [None, None]}      # the modes the test set last (SSR, relay)
     error = None
     try:
         await _measure(fw, m, owner)
@@ -220,7 +224,7 @@ async def _run(fw, cut):
         error = "%s: %s" % (type(e).__name__, e)
     finally:
         try:
-            _restore(rt, owner)
+            _restore(rt, owner, m["set"])
         except Exception as e:
             error = error or "%s: %s" % (type(e).__name__, e)
     from board import config as c

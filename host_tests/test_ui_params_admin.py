@@ -320,7 +320,7 @@ def test_admin_password_set_asked_for_and_removed(browser, fw):
 
 def test_reboot_factory_reset_and_versions(browser, fw):
     page = view(browser, fw, "admin")
-    expect(page.get_by_test_id("v.fw")).to_have_text(ok(fw.base, "/api/get?version"))
+    expect(page.get_by_test_id("v.fw")).to_have_text(ok(fw.base, "/api/get?versionmaxpv"))
     expect(page.get_by_test_id("v.api")).to_have_text("3.1")
     expect(page.get_by_test_id("v.web")).not_to_have_text("–")
     up = lambda: ok(fw.base, "/api/get?data=21")     # noqa: E731  D:HH:MM:SS

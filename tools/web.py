@@ -59,6 +59,7 @@ def tables():
         "alldata": data.LAYOUTS["3.1"][1],
         "status": [{"bit": 1 << k, "name": name} for k, name in enumerate(status.BITS)],
         "version": endpoints.VERSION,
+        "api": endpoints.API_VERSION,
     }
 
 

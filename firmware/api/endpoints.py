@@ -23,7 +23,7 @@ from router.status import MODE_WORDS
 from records.config import ConfigError, check as check_config
 
 VERSION = "0.1.0"          # this firmware (served as the router's and the web UI's version)
-API_VERSION = "3.1"        # the MaxPV! API it serves
+API_VERSION = "3.1"        # the MaxPV! API it serves (the admin page shows it)
 OK = "Request successfully processed"
 TEXT = {"Content-Type": "text/plain; charset=utf-8"}
 JSON = {"Content-Type": "application/json"}

@@ -557,9 +557,11 @@ async function selftest(run) {
 
 async function versions() {
   const g = gen;
-  const rows = [["adm.v.fw", "version"], ["adm.v.web", null], ["adm.v.api", "versionmaxpv"]];
-  for (const [k, q] of rows) {
-    let v = TABLES.version;
+  // the firmware running (versionmaxpv: an update changes it), the UI's own build, and the
+  // MaxPV! API both speak
+  const rows = [["adm.v.fw", "versionmaxpv"], ["adm.v.web", null, TABLES.version], ["adm.v.api", null, TABLES.api]];
+  for (const [k, q, known] of rows) {
+    let v = known;
     if (q) try { v = (await api.get(q)).trim(); } catch (e) { v = "–"; }
     if (g !== gen) return;
     el["v-" + k].textContent = v;

@@ -33,7 +33,7 @@ import threading
 import time
 
 from conftest import FIRMWARE, MICROPYTHON, flash
-from test_api import free_port
+from test_api import free_port, selftest_done
 
 # The heap of the test below. It was 256K until the boost, keep-warm, anti-legionella and
 # RelayPlus logic took the firmware's interned names past MicroPython's sixth pool (~1,260
@@ -116,6 +116,7 @@ class Proc:
                  speed="1", port=None, quiet=True):
         self.port = port or free_port()
         self.log = str(log)
+        selftest_done(flash_dir)           # the load, not a first boot's self-test
         argv = ["main.py", "--scenario", scenario, "--speed", speed, "--port", str(self.port),
                 "--quiet", "1" if quiet else "0", "--data", str(flash_dir)]
         cmd = [MICROPYTHON] + (["-X", "heapsize=" + heapsize] if heapsize else [])

@@ -82,8 +82,10 @@ def test_a_house_load_during_the_relay_check_is_not_taken_for_the_relay():
 
 # --- the firmware on the simulated board, over HTTP -----------------------------------------
 class Fw(Firmware):
-    """test_api's, up once the API answers (wired wrong, ping may never say running)."""
+    """test_api's, up once the API answers (wired wrong, ping may never say running), on a
+    flash without a self-test's report (a new board's: it runs it at its first start)."""
     UP = None
+    TESTED = False
 
 
 def launch(flash, **kw):

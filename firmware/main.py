@@ -20,8 +20,9 @@ boots, which safe mode then counts. --wiring: the simulated board wired wrong, f
 self-test to find (SimBoard's docstring).)
 
 Boot, watchdog and safe mode (safemode.py's docstring has the why): each start is counted
-by safemode.Guard before anything that may fail; the watchdog is started only once the
-start is healthy (HEALTHY_S summaries done and the HTTP server listening); a crash (an
+by safemode.Guard before anything that may fail; the router's 8 s watchdog is started only
+once the start is healthy (HEALTHY_S summaries done and the HTTP server listening), a 2 min
+one guarding the start before (safemode.START_WDT_MS); a crash (an
 exception out of the firmware) is saved with its traceback, and the board reset after
 safemode.CRASH_PAUSE_MS on the chip (the simulated board restarts the firmware at once, as a reset);
 after safemode.FAILS failed starts in a row, or with the file `safe` on the flash, or on a

@@ -4,9 +4,12 @@ boot loop (run). What runs in safe mode is halted.py, imported only then. docs/s
 
 Why. On the ESP32 the watchdog (machine.WDT) cannot be stopped once started, and it outlives
 a soft reset (MicroPython v1.27/v1.28, ports/esp32/machine_wdt.c: the task-watchdog user it
-adds is never removed; there is no deinit). So the firmware starts it only once it is
-healthy (main.py: its first HEALTHY_S summaries done and the HTTP server listening), and a
-firmware that fails before that must not reboot for ever without anyone knowing why: each
+adds is never removed; there is no deinit). So the router's watchdog (8 s) is started only
+once the start is healthy (main.py: its first HEALTHY_S summaries done and the HTTP server
+listening); before that, from the moment the board is made, a long one (START_WDT_MS, which
+the loop feeds as the other) resets a start that hangs, with no reset in the way of the
+console (Ctrl-C gives it an hour). A firmware that fails before it is healthy must not
+reboot for ever without anyone knowing why: each
 start is counted here, and after FAILS starts in a row that did not get there, the board
 comes up in safe mode instead: the HTTP API, the web UI and the Wi-Fi (or its setup access
 point), the router stopped (SSR and relay off, no watchdog), and the reason served by
@@ -49,6 +52,8 @@ CRASH_CHARS = 300           # of a crash's traceback kept (its end: the exceptio
 RECORD = "boot"
 RESET_TEXT = "a reset the firmware did not ask for (the watchdog, a panic)"
 CONSOLE_WDT_MS = 3600000    # a running watchdog after Ctrl-C: an hour at the REPL
+START_WDT_MS = 120000       # until a start is healthy: its slowest steps (a Wi-Fi join that
+                            # times out, a first format of the flash) take seconds, not minutes
 CRASH_PAUSE_MS = 3000       # on the chip, between a crash and the reset (Ctrl-C: the REPL)
 DATA_DIR = "/data"          # the chip's records
 SAFE_FILE = "/safe"         # the chip's safe mode marker (`mpremote touch :safe`)
@@ -106,8 +111,8 @@ class Guard:
             return False
 
     def up(self, board):
-        """This start is healthy: the watchdog starts on `board`, the count goes back to 0
-        (the last crash is kept)."""
+        """This start is healthy: the router's watchdog runs on `board` (in place of the
+        start's), the count goes back to 0 (the last crash is kept)."""
         board.wdt_start()
         self.healthy = True
         self.watchdog = board.wdt_running()
@@ -161,6 +166,8 @@ def run(opts, make_board, firmware, trial=False):
             elif board is None:
                 from board.esp32_safe import Esp32Safe
                 board = Esp32Safe(DATA_DIR)
+            if reason is None:
+                board.wdt_start(START_WDT_MS)   # a start that hangs is reset, then counted
             fw = firmware(board, store, opts, guard, reason)
             asyncio.run(fw.run())
         except BaseException as e:      # Ctrl-C, or a crash

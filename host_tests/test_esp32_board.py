@@ -376,12 +376,13 @@ cnt = [c.src.id, c.edge == machine.Counter.FALLING, c.filter_ns, b.pulses(),
        P[config.PIN_PULSE]['pull'] == machine.Pin.PULL_UP, P[config.PIN_PULSE]['handler'] is None]
 before = [len(machine.WDT.instances), b.wdt_running()]
 b.wdt_feed()                                # not started: nothing to feed, no error
-b.wdt_start(); b.wdt_start()                # once healthy (main.py); only one watchdog
-w = machine.WDT.instances[0]
+b.wdt_start(120000)                         # a start begins (safemode.run)
+start = machine.WDT.timeout_ms
+b.wdt_start()                               # once healthy (main.py): reconfigured, 8 s
+w = machine.WDT.instances[-1]
 b.wdt_feed(); b.wdt_feed()
 b.wdt_stretch(60000)                        # the console's time: the same hardware, longer
-wdt = [before, len(machine.WDT.instances), b.wdt_running(), w.timeout, w.feeds,
-       machine.WDT.timeout_ms]
+wdt = [before, start, b.wdt_running(), w.timeout, w.feeds, machine.WDT.timeout_ms]
 ms[0] = 123_456
 clock[0] = 1_000_000
 pauses = [b.between_windows(), b.between_windows(1_012_500), b.between_windows(1_001_000),
@@ -395,7 +396,7 @@ print(json.dumps([on, off, cnt, wdt, pauses, b.seconds(), b.NAME,
     assert pin == config.PIN_PULSE and falling and 0 < filter_ns <= 12_800 and count == 7
     assert pull_up and no_irq                 # hardware counting: no callback at all
     # the watchdog starts only when asked (never at construction: it cannot be stopped)
-    assert wdt == [[0, False], 2, True, 8000, 2, 60000]
+    assert wdt == [[0, False], 120000, True, 8000, 2, 60000]
     # ms to sleep: until WAKE_MARGIN_US (2 ms) before the next window, never negative
     assert pauses == [0, 10, 0, 0]
     assert seconds == pytest.approx(123.456) and name == "esp32" and data_dir == "/data"

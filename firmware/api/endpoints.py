@@ -305,7 +305,8 @@ def _get_safemode(b, a):
     """the start and the safe mode, JSON: active (in safe mode: the router stopped, SSR and
     relay off; the API, web UI and Wi-Fi run), reason (why, or null), failed_starts (in a
     row; safe mode at 3), healthy (this start is up: 10 s of measurements, the HTTP server
-    listening), watchdog (started: once healthy), last_crash (the last failure: the uptime
+    listening), watchdog (the router's 8 s watchdog runs: once healthy; a 2 min one guards
+    the start before), last_crash (the last failure: the uptime
     and the traceback's end, or null). A reboot (rebootesp) ends the safe mode
     example: safemode"""
     g = b.safemode

@@ -22,8 +22,9 @@ off by itself. A stalled loop also stops feeding the machine.WDT, which reboots 
 board; a soft reset releases the RMT channels, whose teardown disables the pin's output,
 and during a hard reset the gate's pull-down (docs/hardware.md) holds the SSR off.
 
-The watchdog is started by `wdt_start()`, once the firmware is healthy (main.py), never at
-construction: on the esp32 port of v1.27/v1.28 (ports/esp32/machine_wdt.c) machine.WDT is
+The watchdog is started by `wdt_start(ms)`, never at construction: with a long timeout
+when a start begins (safemode.START_WDT_MS: a start that hangs is reset and counted), with
+WDT_TIMEOUT_MS once the start is healthy (main.py). On the esp32 port of v1.27/v1.28 (ports/esp32/machine_wdt.c) machine.WDT is
 the ESP-IDF task watchdog with a user added once and never removed: there is no deinit, and
 a soft reset (Ctrl-D, mpremote's raw REPL) leaves it running with nobody feeding it. What a
 later `machine.WDT(timeout=T)` does there is reconfigure it (esp_task_wdt_reconfigure: stop,
@@ -344,10 +345,10 @@ class Esp32Board:
         return self._temp
 
     # --- watchdog ------------------------------------------------------------------------------
-    def wdt_start(self):
-        """Start the watchdog (WDT_TIMEOUT_MS): for good, until the next hard reset."""
-        if self._wdt is None:
-            self._wdt = machine.WDT(timeout=self.WDT_TIMEOUT_MS)
+    def wdt_start(self, ms=None):
+        """Start the watchdog, or give the running one its new timeout: `ms`, by default
+        WDT_TIMEOUT_MS. For good, until the next hard reset."""
+        self._wdt = machine.WDT(timeout=ms or self.WDT_TIMEOUT_MS)
 
     def wdt_running(self):
         return self._wdt is not None

@@ -69,7 +69,7 @@ class Esp32Safe:
     def pulses(self):
         return 0
 
-    def wdt_start(self):
+    def wdt_start(self, ms=None):
         pass                      # safe mode never starts the watchdog
 
     def wdt_running(self):

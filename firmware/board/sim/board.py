@@ -38,7 +38,7 @@ class SimBoard(VirtualClock):
     what each start of the process stands for, a SIGKILL being a power cut).
 
     Watchdog: as on the chip (board/esp32.py), it runs only once the firmware has started it
-    (wdt_start), until the next reset; it cannot be stopped, only given a longer timeout
+    (wdt_start, which also gives a running one its new timeout), until the next reset; it cannot be stopped, only given a longer timeout
     (wdt_stretch). `wdt_expired` is set when a feed comes later than its timeout (on the
     chip, the board would have been reset).
 
@@ -203,10 +203,9 @@ class SimBoard(VirtualClock):
         return round(self.world.tank_c * 16) / 16   # DS18B20 12-bit resolution
 
     # --- watchdog ------------------------------------------------------------------------------
-    def wdt_start(self):
-        if self.wdt_timeout_ms is None:
-            self.wdt_timeout_ms = self.WDT_TIMEOUT_MS
-            self.last_feed = self.now
+    def wdt_start(self, ms=None):
+        self.wdt_timeout_ms = ms or self.WDT_TIMEOUT_MS
+        self.last_feed = self.now
 
     def wdt_running(self):
         return self.wdt_timeout_ms is not None

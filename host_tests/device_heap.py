@@ -105,13 +105,18 @@ class Device:
             time.sleep(0.2)
 
     def stop(self):
-        self.p.terminate()
-        try:
-            self.p.wait(5)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
+        end(self.p)
         self._out.close()
+
+
+def end(p):
+    """The process `p` asked to end (SIGTERM), killed if it has not within 5 s."""
+    p.terminate()
+    try:
+        p.wait(5)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
 
 
 def ui_and_api(image):

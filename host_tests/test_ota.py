@@ -141,12 +141,7 @@ class Board:
         if self._thread:
             self._thread.join()
         if self.p and self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(5)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
+            dh.end(self.p)
 
     def output(self):
         with open(self.log, "rb") as f:

@@ -132,21 +132,6 @@ def test_a_damaged_password_record_never_brings_back_the_password_it_replaced(tm
     assert not c.locked and c.check(_basic("old"))
 
 
-def test_a_password_change_cut_between_its_renames_keeps_the_new_password(tmp_path):
-    """The new record is whole in admin.tmp.json once the current one has become the
-    previous one: the password being set is the one in force, not the one it replaced; and a
-    removal takes such a left-over with it (it would bring that password back)."""
-    Admin(Store(str(tmp_path))).set("old")
-    Admin(Store(str(tmp_path))).set("new")
-    # as the cut leaves it: new written to .tmp, old renamed to .prev, .tmp not yet current
-    (tmp_path / "admin.json").rename(tmp_path / "admin.tmp.json")
-    a = Admin(Store(str(tmp_path)))
-    assert not a.locked and a.check(_basic("new")) and not a.check(_basic("old"))
-    a.set("")                                                          # removed
-    assert not (tmp_path / "admin.tmp.json").exists()
-    assert Admin(Store(str(tmp_path))).check(None)                     # open: none set
-
-
 def _basic(pw):
     import base64
     return "Basic " + base64.b64encode(("admin:" + pw).encode()).decode()

@@ -14,9 +14,8 @@ A write that fails (flash full, unwritable, a driver error) returns False and is
 nothing raises out of here into the router loop. `faults` keeps the last reports (also
 printed on the console); `damaged(name)` says whether a record was there but no generation
 of it could be used (for the admin password, a reason to stay locked, not to open).
-Removing a record removes a left-over temporary file and the previous generation first,
-then the current one, and says whether it worked (a cut midway leaves the record as it
-was).
+Removing a record removes the previous generation first, then the current one, and says
+whether it worked (a cut midway leaves the record as it was).
 """
 import json
 import os
@@ -74,8 +73,8 @@ class Store:
         leave a damaged generation where it is and do not fall back past it (the admin
         password: its previous generation is the password the owner replaced, perhaps
         because it leaked, so a damaged current one stays locked at every boot until someone
-        removes it); with no current one (a save cut between its renames) the whole .tmp is
-        the record."""
+        removes it; with no current one, a save cut before its last rename, the previous
+        generation is still the right one)."""
         bad = False
         for kind in ("", ".prev"):
             if bad and keep:
@@ -83,17 +82,6 @@ class Store:
             path = self._path(name, kind)
             text = self._read(name, path)
             if text is None:
-                if kind == "" and keep:
-                    # no current one: a save cut between its two renames, the new record
-                    # whole in .tmp (a torn one fails its CRC): the record being set, not
-                    # the one it replaced; a .tmp the flash will not read locks
-                    text = self._read(name, self._path(name, ".tmp"))
-                    if text is False:
-                        bad = True
-                    elif text is not None:
-                        obj = _decode(text)
-                        if obj is not None and (valid is None or valid(obj)):
-                            return obj
                 continue
             if text is False:
                 bad = True
@@ -144,10 +132,10 @@ class Store:
             self._fault(name, "damaged, and could not be set aside (%s)" % _why(e))
 
     def remove(self, name):
-        """Both generations (and a left-over .tmp); True if none is left. The current one goes
-        last: a cut or a failure midway leaves the record as it was, never brings back an
-        older one. A failure is reported (False)."""
-        for kind in (".tmp", ".prev", ""):
+        """Both generations; True if neither is left. The previous one goes first: a cut or
+        a failure midway leaves the record as it was, never brings back an older one. A
+        failure is reported (False)."""
+        for kind in (".prev", ""):
             try:
                 self.fs.remove(self._path(name, kind))
             except OSError as e:

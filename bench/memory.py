@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The device image's heap, per feature, against the two hardware targets (`make bench`).
 
-    .venv/bin/python bench/memory.py [--quick]
+    .venv/bin/python bench/memory.py [--quick] [--romfs]
 
 The image is the one tools/flash.py puts on the chip (no simulated board), compiled for this
 host, run under the MicroPython unix port on board/esp32.py over the fakes of host_tests/fakes
@@ -15,6 +15,10 @@ host, run under the MicroPython unix port on board/esp32.py over the fakes of ho
               assets and the API reads, back to back), and the smallest heap in which that
               load runs without a failed request or a MemoryError (bisection, 8 KB steps;
               --quick skips it)
+  from ROMFS  with --romfs, the running table again with the modules imported from a ROMFS
+              image (device_heap.romfs): what a MicroPython build with ROMFS would need,
+              its bytecode left in the flash. Stock ESP32 builds have no ROMFS; this measures
+              how much of the heap is the code's and how much is not
 
 Host figures are 64-bit: the chip's column divides them by device_heap.RATIO (1.45) after
 taking off the fakes and this harness (device_heap.FAKES_KB), which the chip does not have.
@@ -75,17 +79,23 @@ def main(argv):
         print("%-36s %10s %10s %10s %10s %10s %10s" % ("", "host KB", "chip KB", "host KB",
                                                        "chip KB", "host KB", "chip KB"))
         bad = []
-        for name, settings in configs:
-            r = dh.run(image, tmp, "1M", settings)
-            if r["problems"]:
-                bad.append((name, r["problems"]))
-                print("%-36s %s" % (name, "FAILED"))
-                continue
-            least = None if quick else dh.smallest_heap(image, tmp, settings)
-            print("%-36s %10.1f %10.1f %10.1f %10.1f %10s %10s" % (
-                name, r["live_boot"] / 1024, dh.chip_kb(r["live_boot"]), r["live_load"] / 1024,
-                dh.chip_kb(r["live_load"]), least or "-",
-                "%.1f" % dh.chip_kb(least * 1024) if least else "-"))
+        variants = [("", None)]
+        if "--romfs" in argv:
+            variants.append(("from ROMFS: ", dh.romfs(image, os.path.join(tmp, "image.romfs"))))
+        for prefix, rom in variants:
+            for name, settings in configs:
+                name = prefix + name
+                r = dh.run(image, tmp, "1M", settings, rom=rom)
+                if r["problems"]:
+                    bad.append((name, r["problems"]))
+                    print("%-36s %s" % (name, "FAILED"))
+                    continue
+                least = None if quick else dh.smallest_heap(image, tmp, settings, lo=100,
+                                                            rom=rom)
+                print("%-36s %10.1f %10.1f %10.1f %10.1f %10s %10s" % (
+                    name, r["live_boot"] / 1024, dh.chip_kb(r["live_boot"]),
+                    r["live_load"] / 1024, dh.chip_kb(r["live_load"]), least or "-",
+                    "%.1f" % dh.chip_kb(least * 1024) if least else "-"))
         print("\ntargets: ESP32 without PSRAM ~110 KB (chip); with PSRAM, megabytes; the tests "
               "hold %d KB for everything on (test_memory_budget.py)" % dh.PSRAM_BUDGET_KB)
         for name, problems in bad:

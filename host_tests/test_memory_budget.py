@@ -5,10 +5,12 @@ the figures per feature).
 
 - With PSRAM, everything on (MQTT to a real mosquitto, the remote relay, two phones loading
   the dashboard) runs in PSRAM_BUDGET_KB: no failed request, no MemoryError.
-- Without PSRAM the target is not met yet: the image needs ~220 KB of the chip's heap with
-  MQTT on where a WROOM module has ~110 KB. Until the cuts are made, the live heap after boot
-  may not grow (LIVE_BOOT_KB), and the target itself is an expected failure that turns into
-  a failure the day it passes (strict), so that it is then held for good.
+- Without PSRAM the target is not met: the image needs ~220 KB of the chip's heap with
+  MQTT on where a WROOM module has ~110 KB, and cuts alone cannot close that (docs/hardware.md,
+  "Why cutting will not get a WROOM there": even with its bytecode in a ROMFS, the image holds
+  ~108 KB after boot). The live heap after boot may not grow (LIVE_BOOT_KB), and the target
+  itself is an expected failure that turns into a failure the day it passes (strict), so
+  that it is then held for good.
 """
 import pytest
 
@@ -58,8 +60,9 @@ def test_the_device_image_does_not_grow_while_it_is_cut_down(image, tmp_path):
     assert dh.chip_kb(r["live_boot"]) <= LIVE_BOOT_KB
 
 
-@pytest.mark.xfail(strict=True, reason="not met yet: the image needs ~220 KB of the chip's heap "
-                   "with MQTT on (docs/hardware.md, Memory)")
+@pytest.mark.xfail(strict=True, reason="not met: the image needs ~220 KB of the chip's heap "
+                   "with MQTT on, ~108 KB live even with its code in a ROMFS "
+                   "(docs/hardware.md, Memory)")
 def test_without_psram_it_routes_serves_two_phones_and_runs_mqtt(image, tmp_path, services):
     heap = dh.host_heap(dh.NO_PSRAM_KB)
     mqtt = {k: v for k, v in services.items() if k.startswith("mqtt")}

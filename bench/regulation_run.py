@@ -110,11 +110,14 @@ class Meter:
 
 
 # --- ours: the firmware ----------------------------------------------------------------------
-def run_ours(sc, seconds):
+def run_ours(sc, seconds, profile="idle"):
+    """The firmware's window loop, with the load of `profile` (bench/load.py) run between
+    windows and charged to the board's clock."""
     import main
     b = SimBoard(sc)
     rt = main.make_router(b)
     rt.set_relay_mode(STOP)            # the relay load is the scenario's, as for the others
+    rt.set_param(5, str(int(sc.heater_w)))   # P_RESISTANCE: the owner enters the heater's power
     m = Meter(sc)
     b.world.on_half_cycle = m.hook
     # CPU per window: timed on an allocation-free replay board, so that the sim's own physics
@@ -132,11 +135,27 @@ def run_ours(sc, seconds):
         rb.between_windows(rr.next_start())
     cpu = time.ticks_diff(time.ticks_us(), t0) / n
     windows = rt.windows
-    while b.seconds() < seconds:
-        if rt.step():
-            rt.summary()
-        b.between_windows(rt.next_start())
-    return m.result(cpu, (rt.windows - windows) / b.seconds())
+    load = None
+    if profile != "idle":
+        from load import Load
+        load = Load(b, rt, profile)
+
+    async def loop():
+        if load:
+            await load.calibrate()
+        while b.seconds() < seconds:
+            if rt.step():
+                rt.summary()
+            if load:
+                await load.gap()
+            b.between_windows(rt.next_start())
+    import asyncio
+    asyncio.run(loop())
+    r = m.result(cpu, (rt.windows - windows) / b.seconds())
+    if load:
+        r["load"] = load.report(b.cpu_factor)
+        r["cpu_factor"] = b.cpu_factor
+    return r
 
 
 # --- baselines on exact half-cycle power ----------------------------------------------------
@@ -165,13 +184,23 @@ ECOPV_TABLE = _ecopv_table()
 
 class EcoPV:
     """EcoPV's PI law (its published EcoPV3 source: a PI on the energy balance every
-    half-cycle), in its own integer units."""
+    half-cycle), in its own integer units. Its gains are the defaults (8, 45) for the 2 kW
+    heater they were tuned for, else MaxPV!'s wizard's (15000 / P_RESISTANCE + 1, 90000 /
+    P_RESISTANCE + 1). Its delay table is for 50 Hz only: at 60 Hz it is given the same
+    table scaled to the shorter half-cycle, and as many samples per half-cycle fewer (more
+    than the original does, which has no 60 Hz)."""
     S = 83
     P_CALIB = 0.111
 
-    def __init__(self, gain_p=8, gain_i=45, e_reserve=5):
+    def __init__(self, p_res=2000, hz=50, e_reserve=5):
+        if p_res == 2000:
+            gain_p, gain_i = 8, 45
+        else:
+            gain_p, gain_i = 15000 // p_res + 1, 90000 // p_res + 1
         self.gp = gain_p
         self.gi = gain_i
+        self.scale = 50 / hz
+        self.S = int(83 * self.scale)
         self.pset = int(MARGIN * self.S / self.P_CALIB)
         self.imin = -(int(50 * 166 * e_reserve / self.P_CALIB) >> 6)
         self.i = 0
@@ -196,7 +225,7 @@ class EcoPV:
     def delay_us(self, half_us):
         if self.u == 0:
             return None
-        d = ECOPV_TABLE[self.u] * 64 - ECOPV_ORIGIN_US
+        d = int((ECOPV_TABLE[self.u] * 64 - ECOPV_ORIGIN_US) * self.scale)
         return d if d > 100 else 100
 
 
@@ -259,11 +288,12 @@ def run_oracle(sc, seconds):
 
 def main(argv):
     name, controller, seconds = argv[1], argv[2], float(argv[3])
+    profile = argv[4] if len(argv) > 4 else "idle"
     sc = _scenario.load(name)
     if controller == "ours":
-        r = run_ours(sc, seconds)
+        r = run_ours(sc, seconds, profile)
     elif controller == "ecopv":
-        r = run_baseline(sc, seconds, EcoPV())
+        r = run_baseline(sc, seconds, EcoPV(int(sc.heater_w), sc.hz))
     elif controller == "mk2":
         r = run_baseline(sc, seconds, Mk2())
     else:

@@ -5,7 +5,10 @@ The clock is virtual (integer µs). It advances the way the device's would: each
 (so V and I of a pair are `adc_us` apart, as on the chip), and between windows the router's
 own work takes `process_ms` before it fires, then asyncio tasks and garbage collection take
 `window_gap_ms` (+ `gc_ms` every `gc_every` windows) before the router asks for its next
-window. Firing goes through the same pulse-train builder as the ESP32 and
+window. Work that the loop's other tasks really did (an HTTP request, an MQTT cycle, a flash
+write, run by a benchmark's load between windows) is charged too: `charge(host_us)` adds its
+host CPU time times `cpu_factor` to the next gap (scenario.py says where the factor comes
+from). Firing goes through the same pulse-train builder as the ESP32 and
 starts `rmt_latency_us` after the call, while the firmware assumes config.RMT_LATENCY_US.
 
 `speed` paces the virtual clock against the wall clock (1 = real time, 10 = ten times
@@ -25,6 +28,13 @@ from .clock import START_US, VirtualClock
 
 SIM_DAY_EPOCH = 1782000000 // 86400 * 86400   # 2026-06-21 00:00 UTC
 WIRINGS = ("", "clamp-open", "no-mains", "swapped")   # SimBoard's `wiring`
+# How much slower the chip runs the same MicroPython code than the host, for charge():
+# MicroPython v1.12 on an ESP32 at 240 MHz runs 500 pystone passes in 312 ms, 1602
+# pystones/s (micropython/micropython issue #6565; #5673 has 1661, later builds ~1000);
+# the unix port on the x86-64 host that measured this firmware's costs ran the same
+# Proc0(500) in 5.05 ms (99,000 pystones/s), 62 times faster. bench/load.py times a
+# reference loop to bring another host's figures to that one's speed.
+CPU_FACTOR = 62
 
 
 def _t(d, key, default):
@@ -93,6 +103,8 @@ class SimBoard(VirtualClock):
         self.gc_ms = _t(tm, "gc_ms", 2.0)
         self.gc_every = _t(tm, "gc_every", 4)
         self.rmt_latency_us = _t(tm, "rmt_latency_us", 35)
+        self.cpu_factor = float(_t(tm, "cpu_factor", CPU_FACTOR))
+        self._owed_us = 0.0          # charged work not yet spent in a gap
         self.rng = Rng(7)
         self.windows = 0
         self._stall = 0
@@ -224,14 +236,23 @@ class SimBoard(VirtualClock):
             self.last_feed = self.now
 
     # --- time between windows -------------------------------------------------------------
+    def charge(self, host_us, chip_us=0):
+        """The loop's other tasks did this much work (host µs): on the chip it holds the loop
+        `cpu_factor` times as long, in the next gap between windows; `chip_us`: a stall
+        that is the chip's whatever the host took (a flash erase)."""
+        self._owed_us += host_us * self.cpu_factor + chip_us
+
     def gap_us(self):
-        """Modelled time the asyncio tasks and the garbage collector take between windows."""
+        """Modelled time the asyncio tasks and the garbage collector take between windows,
+        with the work charged since the last gap."""
         lo, hi = self.gap_ms
         ms = self.rng.uniform(lo, hi) + self.world.state.gap_ms
         self.windows += 1
         if self.gc_every and self.windows % self.gc_every == 0:
             ms += self.gc_ms
-        return int(ms * 1000)
+        owed = int(self._owed_us)
+        self._owed_us = 0.0
+        return int(ms * 1000) + owed
 
     def pause_ms(self):
         """How long the host should sleep to keep the virtual clock at `speed` x wall time."""

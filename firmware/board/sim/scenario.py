@@ -23,10 +23,13 @@ list of timed events. Keys (all optional, defaults below):
                    phase with the voltage (still there with the clamp open: a power offset)
     timing         {"spin_us": 3, "adc_us": 11, "process_ms": [1.5, 3.0],
                     "window_gap_ms": [1.5, 3.0], "gc_ms": 2, "gc_every": 4,
-                    "rmt_latency_us": 35}
+                    "rmt_latency_us": 35, "cpu_factor": 62}
                    process_ms: the router's own work after a window, before it fires;
                    window_gap_ms: the other tasks' time between windows (both drawn
-                   uniformly in [lo, hi] each window; board.py explains the model)
+                   uniformly in [lo, hi] each window; board.py explains the model);
+                   cpu_factor: how much slower the chip runs the work charged to the
+                   board (SimBoard.charge: host µs of real firmware work), board.py's
+                   CPU_FACTOR by default
     events         [{"at": s, "for": s, <effect>}, ...]   ("for" absent: lasts to the end)
     wifi           the Wi-Fi networks around and the radio's delays (board/sim/radio.py)
 

@@ -156,14 +156,22 @@ class Load:
             return
         raise OSError("no free port for the bench's HTTP server")
 
+    async def start(self, costs=None):
+        """Listen, and take each job's cost per step from `costs` (calibrate()'s figures,
+        measured once for every run of a table) or measure them now."""
+        self._listen()
+        await asyncio.sleep_ms(0)             # the listener waits for connections
+        if costs:
+            self.cost = dict(costs)
+        else:
+            await self.calibrate()
+
     async def calibrate(self, runs=CALIBRATION_RUNS):
         """Each job's cost per step: the median step of its fastest run of `runs`, timed step
         by step, the host's garbage collection kept out of the timing (the board's model has
         the chip's, gc_ms). One figure per job, so that the host's hiccups (its scheduler,
         the other benchmark process, its own collections), which the factor would multiply,
         do not decide the table."""
-        self._listen()
-        await asyncio.sleep_ms(0)             # the listener waits for connections
         self.speed = host_speed()
         for name, _, _ in self.jobs:
             best = None

@@ -47,11 +47,12 @@ DEV_MAX = 5.0           # W
 SETTLE_1K_MAX = 60      # ms
 
 
-def run(name, ctrl, load, seconds):
+def run(name, ctrl, load, seconds, costs=None):
     env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (os.path.join(ROOT, "firmware"),
                                                           os.path.join(ROOT, "bench")))
     p = subprocess.run([MP, os.path.join(ROOT, "bench", "regulation_run.py"), name, ctrl,
-                        str(seconds), load if load != "-" else "idle"],
+                        str(seconds), load if load != "-" else "idle"] +
+                       ([json.dumps(costs)] if costs and load == "normal" else []),
                        cwd=os.path.join(ROOT, "firmware"), env=env,
                        capture_output=True, text=True, timeout=1800)
     if p.returncode:
@@ -88,11 +89,13 @@ def checks(name, o, e):
 
 def main():
     t0 = time.monotonic()
+    # The load's costs, measured once with nothing else running, charged in every run.
+    cal = run("load_steps", "calibrate", "normal", 0)
     jobs = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as ex:
         for name, secs in SCENARIOS:
             for c, load in RUNS:
-                jobs[(name, c, load)] = ex.submit(run, name, c, load, secs)
+                jobs[(name, c, load)] = ex.submit(run, name, c, load, secs, cal["costs"])
     res = {k: f.result() for k, f in jobs.items()}
     print("Regulation: ours (firmware on the simulated ESP32) vs EcoPV law, Mk2 bucket, oracle")
     print("P_MARGIN 10 W; figures after a 2 s warm-up (see bench/regulation.py)\n")
@@ -113,8 +116,8 @@ def main():
     idle, busy = res[("load_steps", "ours", "idle")], res[("load_steps", "ours", "normal")]
     print("ours: %.1f control windows/s idle, %.1f under the normal load; EcoPV and Mk2: one "
           "update per half-cycle" % (idle["steps_per_s"], busy["steps_per_s"]))
-    print("\nThe normal load on the chip (load_steps; cpu_factor %g, bench/load.py):"
-          % busy["cpu_factor"])
+    print("\nThe normal load on the chip (load_steps; cpu_factor %g; this host ran at %.2f "
+          "times the reference's speed; bench/load.py):" % (busy["cpu_factor"], cal["speed"]))
     for job, (n, host_us, chip_ms) in sorted(busy["load"].items()):
         print("  %-11s %5d steps  %6d us on the host  %6.1f ms on the chip, each"
               % (job, n, host_us, chip_ms))

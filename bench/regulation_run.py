@@ -110,14 +110,21 @@ class Meter:
 
 
 # --- ours: the firmware ----------------------------------------------------------------------
-def run_ours(sc, seconds, profile="idle"):
-    """The firmware's window loop, with the load of `profile` (bench/load.py) run between
-    windows and charged to the board's clock."""
+def main_router(b):
     import main
-    b = SimBoard(sc)
     rt = main.make_router(b)
     rt.set_relay_mode(STOP)            # the relay load is the scenario's, as for the others
-    rt.set_param(5, str(int(sc.heater_w)))   # P_RESISTANCE: the owner enters the heater's power
+    rt.set_param(5, str(int(b.scenario.heater_w)))   # P_RESISTANCE: the owner enters the heater's power
+    return rt
+
+
+def run_ours(sc, seconds, profile="idle", costs=None):
+    """The firmware's window loop, with the load of `profile` (bench/load.py) run between
+    windows and charged to the board's clock (at `costs`, host µs per step of each job, or
+    at its own measurement)."""
+    import main
+    b = SimBoard(sc)
+    rt = main_router(b)
     m = Meter(sc)
     b.world.on_half_cycle = m.hook
     # CPU per window: timed on an allocation-free replay board, so that the sim's own physics
@@ -142,7 +149,7 @@ def run_ours(sc, seconds, profile="idle"):
 
     async def loop():
         if load:
-            await load.calibrate()
+            await load.start(costs)
         while b.seconds() < seconds:
             if rt.step():
                 rt.summary()
@@ -289,9 +296,17 @@ def run_oracle(sc, seconds):
 def main(argv):
     name, controller, seconds = argv[1], argv[2], float(argv[3])
     profile = argv[4] if len(argv) > 4 else "idle"
+    costs = json.loads(argv[5]) if len(argv) > 5 else None
     sc = _scenario.load(name)
-    if controller == "ours":
-        r = run_ours(sc, seconds, profile)
+    if controller == "calibrate":          # the load's costs, for every run of a table
+        import asyncio
+        from load import Load
+        b = SimBoard(sc)
+        ld = Load(b, main_router(b), profile)
+        asyncio.run(ld.start())
+        r = {"costs": ld.cost, "speed": ld.speed}
+    elif controller == "ours":
+        r = run_ours(sc, seconds, profile, costs)
     elif controller == "ecopv":
         r = run_baseline(sc, seconds, EcoPV(int(sc.heater_w), sc.hz))
     elif controller == "mk2":

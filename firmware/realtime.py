@@ -36,7 +36,13 @@ from router.params import ParamError
 from router import status
 from router.status import AUTO, MODES
 
-HORIZON = const(7)     # half-cycles queued per window: the current one + 60 ms (windows ~30 ms apart)
+# How far ahead each window queues the firing: ~90 ms, the current half-cycle and those up
+# to HORIZON_US after its zero (9 at 50 Hz, 11 at 60 Hz). Windows are ~30 ms apart, but the
+# loop's other work delays the next one: on the chip an HTTP answer holds it ~25 ms and a
+# flash erase ~45 ms (bench/load.py), and with 70 ms queued a save cut the heater at full
+# power for ~10 ms. It is also how long the heater may run on once the software stalls.
+HORIZON_US = const(90000)
+HORIZON = const(12)    # half-cycles at most (90 ms of 66 Hz mains), the delays array's size
 # Windows start just after a predicted zero crossing and span one period, so they hold two
 # whole half-cycles, each fired under the command given after the previous window.
 AFTER_ZERO_US = const(150)
@@ -173,9 +179,13 @@ class Realtime:
         elif was_locked:
             c.reset()
         if d >= 0:
-            for j in range(HORIZON):
+            half_q8 = s.half_q8()
+            n = (HORIZON_US * 256 + half_q8 - 1) // half_q8
+            if n > HORIZON:
+                n = HORIZON
+            for j in range(n):
                 self.delays[j] = d
-            b.fire(s.last_zero(now), s.half_q8(), self.delays, HORIZON)
+            b.fire(s.last_zero(now), half_q8, self.delays, n)
             self.firing = True
         elif self.firing:
             b.ssr_off()
@@ -195,17 +205,26 @@ class Realtime:
         The heater current jumps by ~10 A at each firing instant; sampled every 200 µs, that
         edge is mis-weighted by up to half a sample (±24 W a window at 2 kW), by an amount
         that depends on the delay itself, which would bias the regulation. Placing the firing
-        instant exactly halfway between two current samples cancels that error (midpoint
-        rule); both half-cycles of the window share the same sample phase."""
+        instant halfway between two samples cancels that error (midpoint rule); both
+        half-cycles of the window share the same sample phase. "Halfway" is between the
+        instants the power products stand for: I is read I_SKEW_US after V and PHASE_CALIB
+        moves one of them by pc/16 of a sample, so a product of V and I stands for the
+        midpoint of the two corrected instants, which is where the edge must fall between
+        (with the edge put halfway between the I samples instead, the router read the
+        grid ~2.5 W high at a 2 kW heater's mid-range, host_tests/test_regulation.py)."""
         d = self.ctrl.delay
         if d < 0:
             return AFTER_ZERO_US
-        ts = self.sync.sample_period_q8() >> 8
-        # When PHASE_CALIB blends each current sample with part of the previous one, the
-        # edge's weight moves by that part of a sample: aim that much earlier.
-        pc = self.measure.pc
-        blend = (-pc * ts) >> 4 if pc < 0 else 0
-        return AFTER_ZERO_US + (d - self.board.I_SKEW_US - (ts >> 1) - blend - AFTER_ZERO_US) % ts
+        # In 1/256 µs, as the capture spaces its samples: a period rounded to whole µs
+        # (199 for 199.9) is off by ~1 µs a sample, ~35 µs over the ~37 samples to a
+        # mid-cycle firing.
+        ts = self.sync.sample_period_q8()
+        skew = self.board.I_SKEW_US
+        # I's corrected lag behind V (q8): PHASE_CALIB's shift is pc/16 of a sample
+        skew_q8 = (skew << 8) + ((self.measure.pc * ts) >> 4)
+        # the I sample after the edge comes half a sample plus half that lag after it
+        x = ((d - skew - AFTER_ZERO_US) << 8) + (ts >> 1) + (skew_q8 >> 1)
+        return AFTER_ZERO_US + ((x % ts + 128) >> 8)
 
     def next_start(self):
         """Tick at which the next window should start (for the loop to sleep until then).

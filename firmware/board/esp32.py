@@ -93,7 +93,7 @@ class Esp32Board:
     NAME = "esp32"
     I_SKEW_US = V_TO_I_SKEW_US   # I is read one conversion after V
     WDT_TIMEOUT_MS = 8000         # as SimBoard: a hung loop reboots the board (once healthy)
-    RMT_POOL = 5                  # a train spans <= ~70 ms, windows are >= ~23 ms apart
+    RMT_POOL = 5                  # a train spans <= ~90 ms, windows are >= ~25 ms apart
     GC_EVERY = 4                  # windows between explicit collections (~2 ms each)
     S0_FILTER_NS = 12000          # PCNT glitch filter (the hardware maximum is ~12.8 µs)
     DS18B20_CONVERSION_MS = 750   # 12-bit conversion time

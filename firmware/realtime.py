@@ -37,11 +37,11 @@ from router import status
 from router.status import AUTO, MODES
 
 # How far ahead each window queues the firing: ~90 ms, the current half-cycle and those up
-# to HORIZON_US after its zero (9 at 50 Hz, 11 at 60 Hz). Windows are ~30 ms apart, but the
+# to _HORIZON_US after its zero (9 at 50 Hz, 11 at 60 Hz). Windows are ~30 ms apart, but the
 # loop's other work delays the next one: on the chip an HTTP answer holds it ~25 ms and a
 # flash erase ~45 ms (bench/load.py), and with 70 ms queued a save cut the heater at full
 # power for ~10 ms. It is also how long the heater may run on once the software stalls.
-HORIZON_US = const(90000)
+_HORIZON_US = const(90000)
 HORIZON = const(12)    # half-cycles at most (90 ms of 66 Hz mains), the delays array's size
 # Windows start just after a predicted zero crossing and span one period, so they hold two
 # whole half-cycles, each fired under the command given after the previous window.
@@ -180,7 +180,7 @@ class Realtime:
             c.reset()
         if d >= 0:
             half_q8 = s.half_q8()
-            n = (HORIZON_US * 256 + half_q8 - 1) // half_q8
+            n = (_HORIZON_US * 256 + half_q8 - 1) // half_q8
             if n > HORIZON:
                 n = HORIZON
             for j in range(n):

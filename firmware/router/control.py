@@ -36,6 +36,10 @@ from router import phase
 from router.status import STOP, FORCE, AUTO
 
 TREND_MAX_W = const(60)
+# Slopes smaller than this (W a window, ~200 W/s) are not a ramp: the surplus read in a
+# steady sun moves ~3 W a window with the measurement's noise alone, and a trend taken from
+# that added noise, and a bias, to the command.
+_TREND_MIN_W = const(6)
 STEP_W = const(60)            # last half-cycle this far from the window mean: a step, use it
 NOISE_W = const(25)           # errors this small are mostly measurement noise: soften k
 LEAD_US = const(30000)        # from a window's centre to the middle of the firings it sets
@@ -149,9 +153,16 @@ class Controller:
         if self.have_prev:
             ds = clamp(s - self.s_prev, 5000)
             dp = self.ds_prev
-            if (ds > 0 and dp > 0) or (ds < 0 and dp < 0):
+            if (ds >= _TREND_MIN_W and dp >= _TREND_MIN_W) or (ds <= -_TREND_MIN_W and
+                                                             dp <= -_TREND_MIN_W):
                 m = ds if (ds < dp if ds > 0 else ds > dp) else dp
-                trend = clamp((m * (LEAD_US // 100)) // (dt_us // 100 + 1), TREND_MAX_W)
+                # rounded to nearest on both sides: a floor, as `//` is, took ~1 W off every
+                # rising slope and none off the falling ones, and in the noise of a steady
+                # surplus that held the import ~0.5 W below its target
+                num = m * (LEAD_US // 100)
+                den = dt_us // 100 + 1
+                q = (abs(num) + (den >> 1)) // den
+                trend = clamp(q if num >= 0 else -q, TREND_MAX_W)
                 trend = clamp((trend * self.trend_q8) >> 8, TREND_MAX_W)
             self.ds_prev = ds
         else:

@@ -31,7 +31,7 @@ import time
 from router.ticks import tdiff
 
 UI_LIVE = "/api/get?alldata&extended&states&clock"    # web/js/live.js, every second
-UI_HISTORY = "/api/history?day=1"                      # web/js/charts.js, every minute
+UI_HISTORY = ("/api/history?power", "/api/history?relay")  # web/js/charts.js, every minute
 HA_POLL = "/api/get?alldata"                           # a REST sensor's poll
 # A 4 KB sector erase, typical, on the 4 MB SPI flash of ESP32 modules (Winbond W25Q32JV
 # datasheet, tSE 45 ms typ. / 400 ms max.; GigaDevice GD25Q32C 50 ms typ.).
@@ -138,6 +138,7 @@ class Load:
         self.cost = {}            # job -> host µs per step at REF_HOST_US speed (calibrate())
         self.speed = 1.0
         self.steps = {}           # job -> steps run
+        self.answers = {}         # path -> the status line of its last answer
 
     def _listen(self):
         """The API's listener on a free loopback port (two benchmarks run at once)."""
@@ -218,22 +219,23 @@ class Load:
         if name == "ui":
             return self._http(UI_LIVE)
         if name == "ui_history":
-            return self._http(UI_HISTORY)
+            return self._http(*UI_HISTORY)
         if name == "ha":
             return self._http(HA_POLL)
         if name == "mqtt":
             return self._mqtt()
         return self._flash()
 
-    def _http(self, path):
-        yield self._get(path)
+    def _http(self, *paths):
+        for path in paths:
+            yield self._get(path)
 
     async def _get(self, path):
         c = socket.socket()
         c.connect(self.addr)
         c.send(b"GET %s HTTP/1.1\r\nHost: maxpv.local\r\n\r\n" % path.encode())
         c.setblocking(False)
-        got = 0
+        head = b""
         try:
             for _ in range(100000):
                 await asyncio.sleep_ms(0)     # the server's tasks run
@@ -242,10 +244,12 @@ class Load:
                 except OSError:               # nothing yet
                     continue
                 if not d:
-                    if got:
+                    if head:
+                        self.answers[path] = head.split(b"\r\n", 1)[0].decode()
                         return
                     break
-                got += len(d)
+                if len(head) < 64:
+                    head += d
             raise RuntimeError("no answer to " + path)
         finally:
             c.close()

@@ -17,7 +17,8 @@ The law is in physical units and velocity form:
   direction (the clamp is the state).
 - trend = GAIN_I / 45 x the surplus slope x the time until the next firings, limited to
   ±TREND_MAX_W and only when two successive slopes agree and are past the measurement's
-  noise: it follows PV ramps (clouds) without reacting to a single load step. EcoPV's default 45 gives the nominal anticipation.
+  noise: it follows PV ramps (clouds) without reacting to a single load step. EcoPV's
+  default 45 gives the nominal anticipation.
 - E_RESERVE keeps EcoPV's meaning: that many joules of export beyond the target before
   routing starts, a dead band against noise.
 - Full power is P_RESISTANCE x (V/230)², from the window's own voltage.

@@ -475,7 +475,8 @@ from board.sim.board import SimBoard
 b = board(classic=True)
 names = [n for n in dir(SimBoard) if not n.startswith('_')]
 skip = ('WDT_TIMEOUT_MS', 'gap_us', 'pause_ms', 'truth', 'run_until', 'read_v', 'read_i',
-        'serve_controls', 'flash')          # the simulated house's controls, its faulty flash
+        'serve_controls', 'flash',          # the simulated house's controls, its faulty flash
+        'charge')                           # the benchmark's load, charged to its clock
 print(json.dumps([n for n in names if n not in skip and not hasattr(b, n)]
                  + [n for n in ('data_dir', 'ticks_us') if not hasattr(b, n)]))
 """)

@@ -24,7 +24,7 @@ running out when nothing refreshes it. A stalled loop also stops feeding the wat
 """
 from array import array
 from micropython import const
-from router.window import LEN, SAMPLES, IN_N, IN_PERIOD, IN_VMID, IN_IMID, IN_START, T0
+from router.window import LEN, SAMPLES, IN_N, IN_PERIOD, IN_VMID, IN_IMID, IN_START, T0, N
 from router.ticks import tdiff, tadd
 from router.measure import Report
 from router.control import Controller
@@ -166,6 +166,8 @@ class Realtime:
         acc[IN_VMID] = m.v_mid
         acc[IN_IMID] = m.i_mid
         acc[IN_START] = now
+        tol = c.expect_tol if s.locked and m.p2_ok else 0
+        m.expect(acc, c.expect_w * 100, tol * 100)
         b.capture(acc)
         m.window(acc)
         now = b.ticks_us()
@@ -175,7 +177,8 @@ class Realtime:
         self.t_prev = acc[T0]
         d = -1
         if s.locked:
-            d = c.window(m.p_cw, m.p2_cw if m.p2_ok else m.p_cw, m.var_v, dt, s.period_q8 >> 9)
+            d = c.window(m.p_cw, m.p2_cw if m.p2_ok else m.p_cw, m.var_v, dt, s.period_q8 >> 9,
+                         acc[N] < SAMPLES)
         elif was_locked:
             c.reset()
         if d >= 0:

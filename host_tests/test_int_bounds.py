@@ -69,7 +69,7 @@ def clock(step=7):
     return ticks
 
 
-def run_capture_traced(read_v, read_i, v_mid, i_mid, period_q8):
+def run_capture_traced(read_v, read_i, v_mid, i_mid, period_q8, ref=0, tol=0):
     """Run the capture under CPython, checking every local against int32 at each line."""
     acc = array("i", [0] * W.LEN)
     worst = {"v": 0}
@@ -88,6 +88,8 @@ def run_capture_traced(read_v, read_i, v_mid, i_mid, period_q8):
     acc[W.IN_VMID] = v_mid
     acc[W.IN_IMID] = i_mid
     acc[W.IN_START] = 0
+    acc[W.IN_REF] = W.REF_BIAS + ref
+    acc[W.IN_TOL] = tol
     sys.settrace(tracer)
     try:
         capture(read_v, read_i, clock(), acc)
@@ -98,12 +100,18 @@ def run_capture_traced(read_v, read_i, v_mid, i_mid, period_q8):
 
 @pytest.mark.parametrize("v_mid", [config.MID - config.MID_SPAN, config.MID + config.MID_SPAN])
 @pytest.mark.parametrize("phase", ["in", "anti"])
-def test_capture_worst_case_fits_31_bits(v_mid, phase):
+@pytest.mark.parametrize("ref", [None, -1, 1])
+def test_capture_worst_case_fits_31_bits(v_mid, phase, ref):
     hi_first = phase == "anti"
     rv = square_wave(0, W.ADC_MAX)
     ri = square_wave(W.ADC_MAX, 0) if hi_first else square_wave(0, W.ADC_MAX)
     # The slowest mains (45 Hz) gives the longest slot; the window length itself is SAMPLES.
-    acc, _ = run_capture_traced(rv, ri, v_mid, v_mid, MAX_PERIOD_Q8 // W.SAMPLES)
+    # ref: no step test, or one expecting the extreme half-cycle of the other sign (the
+    # largest difference it computes), within a tolerance that never ends the window.
+    half_max = W.SAMPLES // 2 * V_MAX * V_MAX
+    acc, _ = run_capture_traced(rv, ri, v_mid, v_mid, MAX_PERIOD_Q8 // W.SAMPLES,
+                                0 if ref is None else ref * half_max,
+                                0 if ref is None else LIM - 1)
     for k in range(W.LEN):
         assert -LIM <= acc[k] < LIM, "acc[%d] = %d does not fit a small int" % (k, acc[k])
     assert acc[W.N] == W.SAMPLES
@@ -252,6 +260,23 @@ def test_controller_fits_31_bits_for_any_window(windows, half, mode, prm, v_cali
     for grid, last, var_v, dt in windows:
         d = c.window(I31(grid), I31(last), I31(var_v), I31(dt), I31(half))
         assert -1 <= d <= half
+        # what the next capture is told to expect, in cW as realtime.py passes it
+        assert abs(c.expect_w * 100) < LIM and 0 <= c.expect_tol * 100 < LIM
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(-(1 << 26), 1 << 26), st.integers(0, 1 << 26), st.floats(*P_CALIB_RANGE),
+       st.floats(*V_CALIB_RANGE), st.integers(-100, 100))
+def test_the_step_reference_fits_the_capture_s_words(p_cw, tol_cw, p_calib, v_calib, offset):
+    # The controller's expectation (any grid and command change, x100: cW) becomes the
+    # capture's IN_REF and IN_TOL: unsigned-safe (REF_BIAS) 30-bit words, whose difference
+    # from any half-cycle's sum still fits the viper word.
+    m = make_measure(p_calib, v_calib, 16, offset)
+    acc = {}
+    m.expect(acc, I31(p_cw), I31(tol_cw))
+    half_max = W.SAMPLES // 2 * V_MAX * V_MAX
+    assert 0 < acc[W.IN_REF] < LIM and 0 <= acc[W.IN_TOL] < LIM
+    assert abs(acc[W.IN_REF] - W.REF_BIAS) <= half_max < W.REF_BIAS
 
 
 @settings(max_examples=300, deadline=None)

@@ -13,14 +13,17 @@ import micropython
 from router.window import (N, SV, SI, SVV, SII, SVI, SVI1, SV1I, T0, T1,
                            NRISE, TRISE, NFALL, TFALL, CLIP, LATE, NGLITCH, RUN,
                            SVI_B, SV_B, SI_B,
-                           IN_N, IN_PERIOD, IN_VMID, IN_IMID, IN_START, MAX_WAIT_US)
+                           IN_N, IN_PERIOD, IN_VMID, IN_IMID, IN_START, IN_REF, IN_TOL, REF_BIAS,
+                           MAX_WAIT_US)
 
 
 @micropython.viper
 def capture(read_v, read_i, ticks_us, acc) -> int:
     """Sample n+1 pairs from acc[IN_START], one every acc[IN_PERIOD]/256 µs; the first pair
     only seeds the lags. read_v/read_i return read_u16-scaled counts (12-bit << 4).
-    Ticks wrap at 2**30.
+    Ticks wrap at 2**30. Stops after n/2 pairs (the first half-cycle) when their Σ v·i is
+    further than acc[IN_TOL] from acc[IN_REF]: a step the router should answer at once.
+    Returns the pairs accumulated.
     """
     a = ptr32(acc)
     mask = 0x3FFFFFFF
@@ -28,6 +31,9 @@ def capture(read_v, read_i, ticks_us, acc) -> int:
     period_q8 = a[int(IN_PERIOD)]
     v_mid = a[int(IN_VMID)]
     i_mid = a[int(IN_IMID)]
+    # IN_REF is offset by REF_BIAS: a ptr32 load is not sign-extended on a 64-bit host
+    ref = int(a[int(IN_REF)]) - int(REF_BIAS)
+    tol = int(a[int(IN_TOL)])
     sv = 0
     si = 0
     svv = 0
@@ -84,6 +90,12 @@ def capture(read_v, read_i, ticks_us, acc) -> int:
                 svi_b += v * i
                 sv_b += v
                 si_b += i
+            elif k == half and tol > 0:
+                d = svi - ref
+                if d < 0:
+                    d = 0 - d
+                if d > tol:
+                    n = k     # the first half-cycle shows a step: end here
         # A sign change is a zero crossing only once the new sign has held RUN samples; one
         # that reverts sooner is a glitch (a spike, not the mains). The instant is
         # interpolated between the samples around zero; the gap is capped so that gap x

@@ -4,7 +4,10 @@ Every window spans two whole half-cycles fired under the previous command, so th
 shows exactly what that command did: surplus = routed - grid (W, PV minus house loads).
 When the window's last half-cycle differs from its mean by more than STEP_W, a load or PV
 step happened during the window and that half-cycle is used instead: the freshest 10 ms.
-The law is in physical units and velocity form:
+Each command also says what the grid should become under it (expect_w, within expect_tol):
+a window whose first half-cycle shows otherwise ends there (board/capture.py), and that
+half-cycle is the reading (`short`), so a step that came before the window is answered
+after one half-cycle instead of two. The law is in physical units and velocity form:
 
     next = routed + k (P_MARGIN - grid) + trend          clamped to [0, full power]
 
@@ -74,6 +77,8 @@ class Controller:
         self.routed = 0          # W actually routed during the last window (estimate)
         self.p_full = 0          # W at full conduction at the last window's voltage
         self.delay = -1          # µs after each zero, -1: no firing
+        self.expect_w = 0        # the grid the next window should show (W), within
+        self.expect_tol = 0      # this much (0: no test)
         self.d_min = self.d_max = self.d_sum = self.d_n = 0
 
     def configure(self, p_resistance, p_margin, gain_p, gain_i, e_reserve, v_calib):
@@ -100,16 +105,20 @@ class Controller:
         self.probe_due = False
         self.delay = -1
 
-    def window(self, grid_cw, last_cw, var_v_q4, dt_us, half_us):
-        """One window (grid power over the window, and over its last half-cycle, in cW):
-        returns the firing delay for the next half-cycles (-1: no firing). Hot path: integers."""
+    def window(self, grid_cw, last_cw, var_v_q4, dt_us, half_us, short=False):
+        """One window (grid power over the window, and over its last half-cycle, in cW;
+        `short`: a window cut short after one half-cycle because it showed a step): returns
+        the firing delay for the next half-cycles (-1: no firing), and leaves in expect_w and
+        expect_tol (W; 0: no test) the grid that the next window's first half-cycle should
+        show under it. Hot path: integers."""
+        self.expect_tol = 0
         p_full = mulq(var_v_q4, self.kf_m, self.kf_e)
         if p_full > P_MAX_W:
             p_full = P_MAX_W
         self.p_full = p_full
         grid = clamp((grid_cw // 50 + 1) >> 1, GRID_MAX_W)     # cW -> W, to nearest
         last = clamp((last_cw // 50 + 1) >> 1, GRID_MAX_W)
-        if last - grid > STEP_W or grid - last > STEP_W:
+        if short or last - grid > STEP_W or grid - last > STEP_W:
             grid = last   # a step during the window: act on what the grid is now
         if dt_us > MAX_DT_US:
             dt_us = MAX_DT_US
@@ -210,6 +219,13 @@ class Controller:
         self.r_prev = r_win
         self.have_prev = True
         self.frac = frac
+        # What the grid becomes under this command if nothing else changes: the capture
+        # stops after one half-cycle when it shows otherwise, so a load or PV step is
+        # answered a half-cycle sooner. The tolerance covers the noise of one half-cycle and
+        # the model's error on a large change of command.
+        dr = 0 if self.absent else ((frac * p_full + 32768) >> 16) - r_win
+        self.expect_w = grid - dr
+        self.expect_tol = STEP_W + ((dr if dr > 0 else -dr) >> 4)
         if frac == 0:
             self.delay = -1
             return -1

@@ -21,7 +21,7 @@ from array import array
 from micropython import const
 from router.fixed import to_q, mulq, mean_q4, clamp
 from router.window import (N, SV, SI, SVV, SII, SVI, SVI1, SV1I, T0, T1, CLIP, LATE,
-                           SVI_B, SV_B, SI_B)
+                           SVI_B, SV_B, SI_B, SAMPLES, IN_REF, IN_TOL, REF_BIAS)
 from router import status
 
 RING = const(80)        # windows kept between reports (> mains cycles per second)
@@ -95,26 +95,64 @@ class Measure:
         self.v_calib = v_calib
         self.i_calib = p_calib / v_calib
         self.kp_m, self.kp_e = to_q(p_calib * 100 / 16)   # count² x 16 -> cW
+        # cW -> Σ v·i over a half-cycle of SAMPLES/2 pairs (the capture's step test)
+        self.ks_m, self.ks_e = to_q(SAMPLES / 2 / (p_calib * 100))
+        self.fs_cw = int(p_calib * 100 * 2047 * 2047)   # the ADC's full scale, cW
         self.pc = 16 - phase_calib
         self.off_cw = int(p_offset * 100)
         self.vmin_q4 = int((MAINS_MIN_V / v_calib) ** 2 * 16)
 
+    def expect(self, acc, p_cw, tol_cw):
+        """Ask the next capture to stop after its first half-cycle if that half-cycle's
+        power is further than tol_cw from p_cw (tol_cw 0: never). Hot path."""
+        fs = self.fs_cw
+        acc[IN_REF] = REF_BIAS + mulq(clamp(p_cw + self.off_cw, fs), self.ks_m, self.ks_e)
+        acc[IN_TOL] = mulq(clamp(tol_cw, fs), self.ks_m, self.ks_e) if tol_cw > 0 else 0
+
+    def _half(self, acc, n):
+        """A window cut short after one half-cycle (a step): its power, centred on the
+        tracked zeros as window()'s last half-cycle is; the zeros are not tracked from it
+        (a half-cycle's mean is not the offset)."""
+        p = self._centred(acc, n, SVI, SV, SI, self._corr(acc, n))
+        self.p_cw = self.p2_cw = p
+        var_v = mean_q4(acc[SVV], n)
+        self.var_v = var_v
+        self.present = var_v >= self.vmin_q4
+        self._ring(acc, n, var_v, mean_q4(acc[SII], n), p, status.ANALOG if acc[CLIP] else 0)
+        return p
+
+    def _corr(self, acc, n):
+        """PHASE_CALIB's correction of the mean v·i (1/16 count²)."""
+        svi = mean_q4(acc[SVI], n)
+        pc = self.pc
+        if pc > 0:
+            return (clamp(mean_q4(acc[SV1I], n) - svi, D_MAX) * pc) >> 4
+        if pc < 0:
+            return -((clamp(mean_q4(acc[SVI1], n) - svi, D_MAX) * pc) >> 4)
+        return 0
+
+    def _centred(self, acc, n, k_vi, k_v, k_i, corr):
+        """Power (cW) of n pairs whose sums are at k_vi, k_v, k_i, centred on the tracked
+        zeros rather than on their own means."""
+        tv = (self.v_mid_q8 - (self.v_mid << 8)) >> 4
+        ti = (self.i_mid_q8 - (self.i_mid << 8)) >> 4
+        mv = clamp(mean_q4(acc[k_v], n), Q4_MAX)
+        mi = clamp(mean_q4(acc[k_i], n), Q4_MAX)
+        cov = (mean_q4(acc[k_vi], n) - ((tv * mi) >> 4) - ((ti * mv) >> 4)
+               + ((tv * ti) >> 4) + corr)
+        return mulq(cov, self.kp_m, self.kp_e) - self.off_cw
+
     def window(self, acc):
         """Process one captured window. Hot path: integers only, allocates nothing."""
         n = acc[N]
+        if n < SAMPLES:
+            return self._half(acc, n)
         mv = clamp(mean_q4(acc[SV], n), Q4_MAX)
         mi = clamp(mean_q4(acc[SI], n), Q4_MAX)
         var_v = mean_q4(acc[SVV], n) - ((mv * mv) >> 4)
         var_i = mean_q4(acc[SII], n) - ((mi * mi) >> 4)
-        svi = mean_q4(acc[SVI], n)
-        cov = svi - ((mv * mi) >> 4)
-        pc = self.pc
-        corr = 0
-        if pc > 0:
-            corr = (clamp(mean_q4(acc[SV1I], n) - svi, D_MAX) * pc) >> 4
-        elif pc < 0:
-            corr = -((clamp(mean_q4(acc[SVI1], n) - svi, D_MAX) * pc) >> 4)
-        cov += corr
+        corr = self._corr(acc, n)
+        cov = mean_q4(acc[SVI], n) - ((mv * mi) >> 4) + corr
         p = mulq(cov, self.kp_m, self.kp_e) - self.off_cw
         self.p_cw = p
         # The window's last half-cycle alone (the freshest 10 ms, for the controller to see a
@@ -122,21 +160,12 @@ class Measure:
         # on the *tracked* zeros: when the current changes mid-window, the window's own mean
         # is no longer the offset (its two lobes differ), and a half-cycle's large mean
         # voltage would turn that error into tens of watts.
-        tv = (self.v_mid_q8 - (self.v_mid << 8)) >> 4
-        ti = (self.i_mid_q8 - (self.i_mid << 8)) >> 4
-        nb = n - (n >> 1)
-        mvb = clamp(mean_q4(acc[SV_B], nb), Q4_MAX)
-        mib = clamp(mean_q4(acc[SI_B], nb), Q4_MAX)
-        cov_b = (mean_q4(acc[SVI_B], nb) - ((tv * mib) >> 4) - ((ti * mvb) >> 4)
-                 + ((tv * ti) >> 4) + corr)
-        self.p2_cw = mulq(cov_b, self.kp_m, self.kp_e) - self.off_cw
+        self.p2_cw = self._centred(acc, n - (n >> 1), SVI_B, SV_B, SI_B, corr)
         self.p2_ok = self.steady >= STEADY_WINDOWS and self.drift < 2
         self.var_v = var_v
         self.present = var_v >= self.vmin_q4
 
-        flags = 0
-        if acc[CLIP]:
-            flags |= status.ANALOG
+        flags = status.ANALOG if acc[CLIP] else 0
         # Track each channel's zero: the window mean, relative to the zero it was taken with.
         # One window's pull is limited to ±2 counts, so a window whose mean is not the offset
         # (a load step mid-window) barely moves it; a pull beyond that DRIFT_WINDOWS windows
@@ -162,10 +191,14 @@ class Measure:
             flags |= status.ANALOG
         self.v_mid = self.mid_lo if v0 < self.mid_lo else self.mid_hi if v0 > self.mid_hi else v0
         self.i_mid = self.mid_lo if i0 < self.mid_lo else self.mid_hi if i0 > self.mid_hi else i0
+
+        self._ring(acc, n, var_v, var_i, p, flags)
+        return p
+
+    def _ring(self, acc, n, var_v, var_i, p, flags):
         # A sample more than half a slot late: the capture was pre-empted.
         if acc[LATE] > ((acc[T1] - acc[T0]) & 0x3FFFFFFF) // (2 * n):
             flags |= status.RATE
-
         r = self.ring
         k = self.head * F
         r[k + F_N] = n
@@ -178,7 +211,6 @@ class Measure:
             self.head = 0
         if self.count < RING:
             self.count += 1
-        return p
 
     def report(self, out, sync, seconds):
         """Summarise the windows since the last report into `out` (a Report). Not hot."""

@@ -32,7 +32,12 @@ IN_PERIOD = const(18)  # in: sample period, 1/256 µs
 IN_VMID = const(19)   # in: zero of the voltage channel (counts)
 IN_IMID = const(20)   # in: zero of the current channel (counts)
 IN_START = const(21)  # in: tick of the first (lead) sample; if already past, start at once
-LEN = const(25)
+IN_REF = const(25)    # in: REF_BIAS + the Σ v·i the first half-cycle should show (the
+                      #     command's model; biased because ptr32 loads are unsigned)
+IN_TOL = const(26)    # in: the window ends after its first half-cycle if that Σ v·i is
+                      #     further than this from IN_REF (a step); 0: never cut short
+LEN = const(27)
+REF_BIAS = const(1 << 29)   # > |Σ v·i| of any half-cycle (host_tests/test_int_bounds.py)
 MAX_WAIT_US = const(25000)  # a start further ahead than this is a caller bug: start at once
 
 ADC_MAX = const(4095)  # 12-bit converter

@@ -166,7 +166,10 @@ class Realtime:
         acc[IN_VMID] = m.v_mid
         acc[IN_IMID] = m.i_mid
         acc[IN_START] = now
-        tol = c.expect_tol if s.locked and m.p2_ok else 0
+        # The capture may end after one half-cycle at a step (Controller.expect_w), but never
+        # two windows running: a whole one in two keeps the PLL fed with zero crossings and
+        # the offsets tracked, whatever a wrong model (a heater's power mis-set) does.
+        tol = c.expect_tol if s.locked and m.p2_ok and acc[N] == SAMPLES else 0
         m.expect(acc, c.expect_w * 100, tol * 100)
         b.capture(acc)
         m.window(acc)

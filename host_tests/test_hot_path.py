@@ -91,6 +91,28 @@ print(json.dumps({"before": before, "short": seen[1], "n": seen[0], "p_cw": rt.m
     assert -230000 < r["p_cw"] < -150000          # and it now reads the halved export
 
 
+def test_a_model_always_wrong_cuts_every_other_window_at_most():
+    # The controller's expectation made absurd before every window (a heater's power far
+    # from what the owner entered could make it wrong again and again): windows alternate,
+    # cut and whole, and the whole ones keep the mains locked.
+    r = run_mp(SETUP % (180, 17, 9) + """
+from router.window import N, SAMPLES
+short = run = worst = 0
+for _ in range(300):
+    rt.ctrl.expect_w = 20000
+    rt.step()
+    if rt.acc[N] < SAMPLES:
+        short += 1
+        run += 1
+        worst = max(worst, run)
+    else:
+        run = 0
+    b.between_windows(rt.next_start())
+print(json.dumps({"short": short, "worst": worst, "locked": rt.sync.locked}))
+""")
+    assert r == {"short": 150, "worst": 1, "locked": True}, r
+
+
 def test_heap_lock_would_catch_an_allocation():
     # The guard above is real: the same harness fails when the loop allocates.
     r = run_mp(SETUP % (0, 17, 1) + """

@@ -44,7 +44,8 @@ from router.status import AUTO, MODES
 _HORIZON_US = const(90000)
 HORIZON = const(12)    # half-cycles at most (90 ms of 66 Hz mains), the delays array's size
 # Windows start just after a predicted zero crossing and span one period, so they hold two
-# whole half-cycles, each fired under the command given after the previous window.
+# whole half-cycles, each fired under the command given after the previous window (or the
+# first alone, when it shows a step: Measure.expect()).
 AFTER_ZERO_US = const(150)
 LATE_START_US = const(100)  # a window up to this late on its zero still starts (unaligned by it)
 MIN_GAP_US = const(3000)   # left to the other asyncio tasks between two windows

@@ -168,7 +168,7 @@ def test_router_core_runs_in_a_small_heap(host_image):
     # router's interface and the clock. (Regulation v2: the sample phase in 1/256 µs, the
     # 90 ms firing horizon, the trend's rounding and threshold: 0.16 kB, 130.1 kB; the
     # tripwire moved to 130.5 kB. The window cut short at a step, its reference and its
-    # half-cycle measurement: 0.83 kB, 130.9 kB; the tripwire moved to 131.5 kB.)
+    # half-cycle measurement: 1.1 kB, 131.2 kB; the tripwire moved to 131.5 kB.)
     r = run_mp(SETUP % (180, 17, 9) + """
 for _ in range(200):
     if rt.step():

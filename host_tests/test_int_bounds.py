@@ -266,12 +266,15 @@ def test_controller_fits_31_bits_for_any_window(windows, half, mode, prm, v_cali
 
 @settings(max_examples=400, deadline=None)
 @given(st.integers(-(1 << 26), 1 << 26), st.integers(0, 1 << 26), st.floats(*P_CALIB_RANGE),
-       st.floats(*V_CALIB_RANGE), st.integers(-100, 100))
-def test_the_step_reference_fits_the_capture_s_words(p_cw, tol_cw, p_calib, v_calib, offset):
-    # The controller's expectation (any grid and command change, x100: cW) becomes the
-    # capture's IN_REF and IN_TOL: unsigned-safe (REF_BIAS) 30-bit words, whose difference
-    # from any half-cycle's sum still fits the viper word.
+       st.floats(*V_CALIB_RANGE), st.integers(-100, 100), st.integers(-(1 << 29), 1 << 29))
+def test_the_step_reference_fits_the_capture_s_words(p_cw, tol_cw, p_calib, v_calib, offset,
+                                                     raw):
+    # The controller's expectation (any grid and command change, x100: cW), with any raw
+    # correction of the last half-cycle (two full-scale half-cycle powers apart at most),
+    # becomes the capture's IN_REF and IN_TOL: unsigned-safe (REF_BIAS) 30-bit words, whose
+    # difference from any half-cycle's sum still fits the viper word.
     m = make_measure(p_calib, v_calib, 16, offset)
+    m.raw_cw = I31(raw)
     acc = {}
     m.expect(acc, I31(p_cw), I31(tol_cw))
     half_max = W.SAMPLES // 2 * V_MAX * V_MAX

@@ -270,3 +270,34 @@ print(json.dumps({"hc": [c / 1000 / 0.01 for c in cost], "o": clock[1:]}))
     assert 250 < lo and hi < 1900 and 990 < hi - lo < 1010, r["o"]   # every edge within range
     assert sum(hc) / len(hc) < 1.8, hc
     assert max(hc) < 3.5, hc
+
+
+def test_a_steady_sun_cuts_no_window_whatever_the_phase_calibration():
+    """The capture's step test compares its raw sum of v·i with the command's model: that
+    model must be put on the capture's terms (no PHASE_CALIB correction there). It was not,
+    and with PHASE_CALIB at either end of its range a phase-fired heater read tens of watts
+    off the raw sum: one window in two was cut short in a steady sun."""
+    r = run_mp(SETUP + """
+from router.window import N, SAMPLES
+out = {}
+for pc in ("-16", "16", "48"):
+    sc = {"start": "12:00", "mains": {"v_rms": 230.0, "hz": 50, "harmonics": []},
+          "pv": {"peak_w": 1250, "sunrise": "00:00", "sunset": "23:59"},
+          "house": {"base_w": 250, "loads": []}, "heater": {"w": 2000, "t0": 45}, "events": []}
+    b = SimBoard(sc)
+    rt = router(b)
+    rt.set_param(3, pc)
+    run(b, rt, 4)
+    n = short = 0
+    while b.seconds() < 10:
+        if rt.step():
+            rt.summary()
+        n += 1
+        short += rt.acc[N] < SAMPLES
+        b.between_windows(rt.next_start())
+    out[pc] = [n, short, rt.state.routed]
+print(json.dumps(out))
+""")
+    for pc, (n, short, routed) in r.items():
+        assert n > 150 and 800 < routed < 1200, r      # mid-range: the heater phase-fired
+        assert short == 0, (pc, r)

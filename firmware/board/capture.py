@@ -1,4 +1,5 @@
-"""The sampling loop shared by every board: one mains cycle of V/I pairs into integer sums.
+"""The sampling loop shared by every board: one mains cycle of V/I pairs into integer sums
+(or its first half-cycle, when that already shows a step).
 
 The ESP32 board passes its ADC `read_u16` bound methods and `time.ticks_us`; the simulated
 board passes its models. So the code that runs on the chip is the code under test.
@@ -22,7 +23,8 @@ def capture(read_v, read_i, ticks_us, acc) -> int:
     """Sample n+1 pairs from acc[IN_START], one every acc[IN_PERIOD]/256 µs; the first pair
     only seeds the lags. read_v/read_i return read_u16-scaled counts (12-bit << 4).
     Ticks wrap at 2**30. Stops after n/2 pairs (the first half-cycle) when their Σ v·i is
-    further than acc[IN_TOL] from acc[IN_REF]: a step the router should answer at once.
+    further than acc[IN_TOL] from acc[IN_REF] - REF_BIAS: a step the router should answer
+    at once.
     Returns the pairs accumulated.
     """
     a = ptr32(acc)

@@ -1,7 +1,7 @@
 """Regulation: from each window's grid power, the power to route into the resistor next.
 
-Every window spans two whole half-cycles fired under the previous command, so the window
-shows exactly what that command did: surplus = routed - grid (W, PV minus house loads).
+Every window spans two whole half-cycles fired under the previous command (one, when it is
+cut short at a step, below), so the window shows exactly what that command did: surplus = routed - grid (W, PV minus house loads).
 When the window's last half-cycle differs from its mean by more than STEP_W, a load or PV
 step happened during the window and that half-cycle is used instead: the freshest 10 ms.
 Each command also says what the grid should become under it (expect_w, within expect_tol):
@@ -104,6 +104,7 @@ class Controller:
         self.probing = False
         self.probe_due = False
         self.delay = -1
+        self.expect_tol = 0
 
     def window(self, grid_cw, last_cw, var_v_q4, dt_us, half_us, short=False):
         """One window (grid power over the window, and over its last half-cycle, in cW;
@@ -221,8 +222,9 @@ class Controller:
         self.frac = frac
         # What the grid becomes under this command if nothing else changes: the capture
         # stops after one half-cycle when it shows otherwise, so a load or PV step is
-        # answered a half-cycle sooner. The tolerance covers the noise of one half-cycle and
-        # the model's error on a large change of command.
+        # answered a half-cycle sooner. The tolerance covers the noise of one half-cycle
+        # against the reading and the model's error on a large change of command (the
+        # capture's raw sum is put on the reading's terms by Measure.expect()).
         dr = 0 if self.absent else ((frac * p_full + 32768) >> 16) - r_win
         self.expect_w = grid - dr
         self.expect_tol = STEP_W + ((dr if dr > 0 else -dr) >> 4)

@@ -42,7 +42,8 @@ class MainsSync:
 
     def update(self, acc, present, now):
         """Feed one window's confirmed crossings. A falling crossing counts as the rising one
-        half a period earlier, so every window (whichever zero it starts after) feeds the PLL."""
+        half a period earlier, so every whole window (whichever zero it starts after) feeds
+        the PLL; one cut short at a step has none (realtime.py never cuts two running)."""
         nr = acc[NRISE]
         nf = acc[NFALL]
         if present:

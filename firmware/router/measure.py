@@ -3,7 +3,9 @@
 Two rates:
 - `window()` runs after every capture (the hot path: integers only, no allocation). Each
   window spans one measured mains period, so the window mean of each channel is its DC
-  offset exactly and is removed there (means, variances and covariance in 1/16 count²).
+  offset exactly and is removed there (means, variances and covariance in 1/16 count²);
+  a window cut short after its first half-cycle at a step (`expect()`) is centred on the
+  tracked offsets instead.
   It yields the window's active power in centiwatts for the controller, tracks each
   channel's zero for the next capture and for the analog-anomaly check, and keeps the
   window in a ring.
@@ -100,13 +102,20 @@ class Measure:
         self.fs_cw = int(p_calib * 100 * 2047 * 2047)   # the ADC's full scale, cW
         self.pc = 16 - phase_calib
         self.off_cw = int(p_offset * 100)
+        self.raw_cw = self.off_cw    # a half-cycle's raw Σ v·i as power, minus its reading
         self.vmin_q4 = int((MAINS_MIN_V / v_calib) ** 2 * 16)
 
     def expect(self, acc, p_cw, tol_cw):
         """Ask the next capture to stop after its first half-cycle if that half-cycle's
-        power is further than tol_cw from p_cw (tol_cw 0: never). Hot path."""
+        power is further than tol_cw from p_cw (tol_cw 0: never). Hot path.
+
+        The capture sums v·i raw: around the integer zeros, without PHASE_CALIB's
+        correction nor P_OFFSET. What those change in a half-cycle's reading is taken from
+        the last half-cycle read (raw_cw), so that the reference is on the capture's own
+        terms: a PHASE_CALIB far from 16 moves a phase-fired half-cycle by tens of watts,
+        as much as the tolerance."""
         fs = self.fs_cw
-        acc[IN_REF] = REF_BIAS + mulq(clamp(p_cw + self.off_cw, fs), self.ks_m, self.ks_e)
+        acc[IN_REF] = REF_BIAS + mulq(clamp(p_cw + self.raw_cw, fs), self.ks_m, self.ks_e)
         acc[IN_TOL] = mulq(clamp(tol_cw, fs), self.ks_m, self.ks_e) if tol_cw > 0 else 0
 
     def _half(self, acc, n):
@@ -115,11 +124,16 @@ class Measure:
         (a half-cycle's mean is not the offset)."""
         p = self._centred(acc, n, SVI, SV, SI, self._corr(acc, n))
         self.p_cw = self.p2_cw = p
+        self.raw_cw = self._raw(acc[SVI], n) - p
         var_v = mean_q4(acc[SVV], n)
         self.var_v = var_v
         self.present = var_v >= self.vmin_q4
         self._ring(acc, n, var_v, mean_q4(acc[SII], n), p, status.ANALOG if acc[CLIP] else 0)
         return p
+
+    def _raw(self, svi, n):
+        """Σ v·i of n pairs as power (cW), nothing corrected: what the capture compares."""
+        return mulq(mean_q4(svi, n), self.kp_m, self.kp_e)
 
     def _corr(self, acc, n):
         """PHASE_CALIB's correction of the mean v·i (1/16 count²)."""
@@ -160,7 +174,9 @@ class Measure:
         # on the *tracked* zeros: when the current changes mid-window, the window's own mean
         # is no longer the offset (its two lobes differ), and a half-cycle's large mean
         # voltage would turn that error into tens of watts.
-        self.p2_cw = self._centred(acc, n - (n >> 1), SVI_B, SV_B, SI_B, corr)
+        nb = n - (n >> 1)
+        self.p2_cw = self._centred(acc, nb, SVI_B, SV_B, SI_B, corr)
+        self.raw_cw = self._raw(acc[SVI_B], nb) - self.p2_cw
         self.p2_ok = self.steady >= STEADY_WINDOWS and self.drift < 2
         self.var_v = var_v
         self.present = var_v >= self.vmin_q4

@@ -39,8 +39,9 @@ RMT_TOL_US = 25
 MAINS_HZ = (50, 60)
 HZ_TOL = 1.0
 # A window spans one cycle, so nearly every window sees a zero crossing of the voltage
-# (one, or two when it is not aligned on the zeros): fewer than 90 % is no mains, or a
-# signal too weak or too disturbed to follow.
+# (one, or two when it is not aligned on the zeros; a window cut short at a step, one
+# half-cycle, is not counted): fewer than 90 % is no mains, or a signal too weak or too
+# disturbed to follow.
 ZC_MIN = 0.9
 # The voltage with the board's nominal calibration: 230 V ± 15 % (EN 50160's ± 10 %, and a
 # few % for the front end's spread before the calibration wizard).

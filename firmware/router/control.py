@@ -1,7 +1,8 @@
 """Regulation: from each window's grid power, the power to route into the resistor next.
 
 Every window spans two whole half-cycles fired under the previous command (one, when it is
-cut short at a step, below), so the window shows exactly what that command did: surplus = routed - grid (W, PV minus house loads).
+cut short at a step, below), so the window shows exactly what that command did:
+surplus = routed - grid (W, PV minus house loads).
 When the window's last half-cycle differs from its mean by more than STEP_W, a load or PV
 step happened during the window and that half-cycle is used instead: the freshest 10 ms.
 Each command also says what the grid should become under it (expect_w, within expect_tol):

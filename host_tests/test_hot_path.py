@@ -26,16 +26,21 @@ for _ in range(20):
     b.between_windows(rt.next_start())
 """
 
-HOT = """
-def hot(k):
+HOT_LOOP = """
+def hot(k, each=None):
     gc.collect()
     micropython.heap_lock()
     try:
         for _ in range(k):
             rt.step()
+            if each:
+                each()
             b.between_windows(rt.next_start())
     finally:
         micropython.heap_unlock()
+"""
+
+HOT = HOT_LOOP + """
 trains = b.trains
 hot(300)
 print(json.dumps({"locked": rt.sync.locked, "trains": b.trains - trains, "items": b.last_train,
@@ -64,27 +69,19 @@ def test_a_window_cut_short_by_a_step_allocates_nothing_either():
     # The export halves between two windows (another replayed cycle): the next window ends
     # after its first half-cycle (board/capture.py), and measuring, regulating and firing
     # from that half-cycle run under the lock too.
-    r = run_mp(SETUP % (180, 17, 9) + """
+    r = run_mp(SETUP % (180, 17, 9) + HOT_LOOP + """
 from array import array
 from router.window import N, SAMPLES
 step = ReplayBoard(phase_deg=180, i_peak=250)
 seen = array("i", [SAMPLES, 0])
-def hot(k):
-    gc.collect()
-    micropython.heap_lock()
-    try:
-        for _ in range(k):
-            rt.step()
-            if rt.acc[N] < SAMPLES:
-                seen[0] = rt.acc[N]
-                seen[1] += 1
-            b.between_windows(rt.next_start())
-    finally:
-        micropython.heap_unlock()
-hot(50)
+def count():
+    if rt.acc[N] < SAMPLES:
+        seen[0] = rt.acc[N]
+        seen[1] += 1
+hot(50, count)
 before = seen[1]
 b.ti = step.ti
-hot(50)
+hot(50, count)
 print(json.dumps({"before": before, "short": seen[1], "n": seen[0], "p_cw": rt.measure.p_cw}))
 """)
     assert r["before"] == 0 and r["short"] == 1 and r["n"] == 50, r

@@ -122,22 +122,18 @@ class Measure:
         """A window cut short after one half-cycle (a step): its power, centred on the
         tracked zeros as window()'s last half-cycle is; the zeros are not tracked from it
         (a half-cycle's mean is not the offset)."""
-        p = self._centred(acc, n, SVI, SV, SI, self._corr(acc, n))
+        svi = mean_q4(acc[SVI], n)
+        p = self._centred(acc, n, svi, SV, SI, self._corr(acc, n, svi))
         self.p_cw = self.p2_cw = p
-        self.raw_cw = self._raw(acc[SVI], n) - p
+        self.raw_cw = mulq(svi, self.kp_m, self.kp_e) - p   # what the capture compares
         var_v = mean_q4(acc[SVV], n)
         self.var_v = var_v
         self.present = var_v >= self.vmin_q4
         self._ring(acc, n, var_v, mean_q4(acc[SII], n), p, status.ANALOG if acc[CLIP] else 0)
         return p
 
-    def _raw(self, svi, n):
-        """Σ v·i of n pairs as power (cW), nothing corrected: what the capture compares."""
-        return mulq(mean_q4(svi, n), self.kp_m, self.kp_e)
-
-    def _corr(self, acc, n):
-        """PHASE_CALIB's correction of the mean v·i (1/16 count²)."""
-        svi = mean_q4(acc[SVI], n)
+    def _corr(self, acc, n, svi):
+        """PHASE_CALIB's correction of the mean v·i `svi` (1/16 count²)."""
         pc = self.pc
         if pc > 0:
             return (clamp(mean_q4(acc[SV1I], n) - svi, D_MAX) * pc) >> 4
@@ -145,15 +141,14 @@ class Measure:
             return -((clamp(mean_q4(acc[SVI1], n) - svi, D_MAX) * pc) >> 4)
         return 0
 
-    def _centred(self, acc, n, k_vi, k_v, k_i, corr):
-        """Power (cW) of n pairs whose sums are at k_vi, k_v, k_i, centred on the tracked
-        zeros rather than on their own means."""
+    def _centred(self, acc, n, svi, k_v, k_i, corr):
+        """Power (cW) of n pairs of mean v·i `svi` whose Σ v and Σ i are at k_v, k_i,
+        centred on the tracked zeros rather than on their own means."""
         tv = (self.v_mid_q8 - (self.v_mid << 8)) >> 4
         ti = (self.i_mid_q8 - (self.i_mid << 8)) >> 4
         mv = clamp(mean_q4(acc[k_v], n), Q4_MAX)
         mi = clamp(mean_q4(acc[k_i], n), Q4_MAX)
-        cov = (mean_q4(acc[k_vi], n) - ((tv * mi) >> 4) - ((ti * mv) >> 4)
-               + ((tv * ti) >> 4) + corr)
+        cov = svi - ((tv * mi) >> 4) - ((ti * mv) >> 4) + ((tv * ti) >> 4) + corr
         return mulq(cov, self.kp_m, self.kp_e) - self.off_cw
 
     def window(self, acc):
@@ -165,8 +160,9 @@ class Measure:
         mi = clamp(mean_q4(acc[SI], n), Q4_MAX)
         var_v = mean_q4(acc[SVV], n) - ((mv * mv) >> 4)
         var_i = mean_q4(acc[SII], n) - ((mi * mi) >> 4)
-        corr = self._corr(acc, n)
-        cov = mean_q4(acc[SVI], n) - ((mv * mi) >> 4) + corr
+        svi = mean_q4(acc[SVI], n)
+        corr = self._corr(acc, n, svi)
+        cov = svi - ((mv * mi) >> 4) + corr
         p = mulq(cov, self.kp_m, self.kp_e) - self.off_cw
         self.p_cw = p
         # The window's last half-cycle alone (the freshest 10 ms, for the controller to see a
@@ -175,8 +171,9 @@ class Measure:
         # is no longer the offset (its two lobes differ), and a half-cycle's large mean
         # voltage would turn that error into tens of watts.
         nb = n - (n >> 1)
-        self.p2_cw = self._centred(acc, nb, SVI_B, SV_B, SI_B, corr)
-        self.raw_cw = self._raw(acc[SVI_B], nb) - self.p2_cw
+        svib = mean_q4(acc[SVI_B], nb)
+        self.p2_cw = self._centred(acc, nb, svib, SV_B, SI_B, corr)
+        self.raw_cw = mulq(svib, self.kp_m, self.kp_e) - self.p2_cw
         self.p2_ok = self.steady >= STEADY_WINDOWS and self.drift < 2
         self.var_v = var_v
         self.present = var_v >= self.vmin_q4
